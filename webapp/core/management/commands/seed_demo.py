@@ -1,0 +1,55 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from webapp.core import selectors, services
+from webapp.core.demo_photos import demo_photo_sources
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed the demo: import showcase photos (read in place, thumbnails queued) and register the "
+        "configured checkpoint as the active model when none is active. Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--photos-dir", default=settings.PIENET_PHOTOS_DIR, help="Photo directory to import from.")
+        parser.add_argument("--count", type=int, default=12, help="How many demo photos to import.")
+        parser.add_argument("--checkpoint", default=settings.PIENET_CHECKPOINT, help="Checkpoint for the demo model.")
+
+    def handle(self, *args, photos_dir, count, checkpoint, **options):
+        if count < 1:
+            raise CommandError("--count must be at least 1.", returncode=2)
+        if photos_dir and not Path(photos_dir).is_dir():
+            raise CommandError(f"--photos-dir {photos_dir} is not a directory.", returncode=2)
+        sources = demo_photo_sources(photos_dir, count)
+        created = 0
+        for path, collection in tqdm(sources, desc="demo photos", unit="photo", disable=None):
+            try:
+                _, is_new = services.photo_import_file(path=path, collection=collection, is_demo=True)
+            except services.ServiceError as error:
+                self.stderr.write(f"Skipped {path}: {error}")
+                continue
+            created += is_new
+        origin = photos_dir or "scikit-image samples"
+        self.stdout.write(f"Demo photos: {created} new, {len(sources) - created} already there (from {origin}).")
+        self._seed_model(Path(checkpoint))
+
+    def _seed_model(self, checkpoint: Path) -> None:
+        active = selectors.active_model_version()
+        if active is not None:
+            self.stdout.write(f"Active model: {active.name}.")
+            return
+        if not checkpoint.is_file():
+            self.stdout.write(
+                f"No checkpoint at {checkpoint}: the site runs without an active model until one is "
+                "registered (`manage.py register_model PATH --activate`, or set PIENET_CHECKPOINT)."
+            )
+            return
+        try:
+            version, _ = services.model_version_register(checkpoint_path=checkpoint, activate=True)
+        except services.ServiceError as error:
+            raise CommandError(str(error), returncode=2) from None
+        self.stdout.write(f"Active model: {version.name} (styles: {', '.join(version.styles)}).")

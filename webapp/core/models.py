@@ -1,0 +1,126 @@
+"""Platform data: photos, the model registry, jobs the browser polls, and cached enhancements."""
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersion(models.Model):
+    """A registered checkpoint. Exactly one is active; jobs pin the version they were asked with."""
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate"
+        ACTIVE = "active"
+        RETIRED = "retired"
+
+    name = models.CharField(max_length=100, unique=True)
+    checkpoint_path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64, unique=True)
+    config = models.JSONField(default=dict, blank=True)
+    styles = models.JSONField(default=list, blank=True, help_text="Names of the styles stored in the checkpoint.")
+    metrics = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="core_single_active_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class Photo(models.Model):
+    """An input photo, identified by the SHA-256 of its bytes.
+
+    Uploads are stored in media storage (`image`); photos imported from the photo directory are
+    read in place (`source_path`) and never copied.
+    """
+
+    content_hash = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    collection = models.CharField(max_length=100, blank=True)
+    image = models.FileField(upload_to="photos/", max_length=255, blank=True)
+    source_path = models.CharField(max_length=500, blank=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    thumbnail = models.FileField(max_length=255, blank=True)
+    is_demo = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(image="") & ~Q(source_path="")) | (~Q(image="") & Q(source_path="")),
+                name="core_photo_has_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.content_hash[:12]
+
+
+class Job(models.Model):
+    """Background work a user waits for. The browser polls it by this id, never by a Celery id."""
+
+    class Kind(models.TextChoices):
+        ENHANCE = "enhance"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0 to 100.")
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.status})"
+
+
+class Enhancement(models.Model):
+    """A rendered result, unique per (photo content, model version, style, strength): computed once."""
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="enhancements")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="enhancements")
+    style = models.CharField(max_length=100)
+    strength = models.DecimalField(max_digits=3, decimal_places=2)
+    image = models.FileField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    seconds = models.FloatField(help_text="Inference time, for capacity planning.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["photo", "model_version", "style", "strength"], name="core_enhancement_cache_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.photo} / {self.model_version.name} / {self.style} @ {self.strength}"

@@ -1,0 +1,323 @@
+"""Write-side business logic (HackSoft style): views, tasks and commands call these, never the ORM.
+
+Idempotency: a photo is identified by the SHA-256 of its bytes and a rendered result by
+(photo, model version, style, strength), with a storage name derived from that key. A task that
+runs twice (a redelivery after a worker died, a retry) finds the work done and only records it.
+"""
+import hashlib
+import io
+import logging
+import time
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.text import slugify
+from PIL import Image
+
+from ml.images import ImageError, load_image, load_image_uint8, resize_image, to_uint8
+from webapp.core import selectors
+from webapp.core.model_runtime import ModelUnavailable, enhancer_for
+from webapp.core.models import Enhancement, Job, ModelVersion, Photo
+
+logger = logging.getLogger(__name__)
+
+# 0 keeps the photo, 1 is the learned retouch, above 1 exaggerates it (PieNet adds a residual).
+STRENGTH_STEP = Decimal("0.01")
+MIN_STRENGTH, MAX_STRENGTH = Decimal("0"), Decimal("2")
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp", "GIF": "gif"}
+
+
+class ServiceError(Exception):
+    """A request that cannot be carried out; the message is shown to the user as is."""
+
+
+# --- Storage helpers ------------------------------------------------------------------------
+
+
+def _encode_jpeg(pixels, quality: int = 92) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(pixels)).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def _store_once(name: str, data: bytes) -> str:
+    """Save under a name derived from the content's key; a name already there is the same work."""
+    if default_storage.exists(name):
+        return name
+    return default_storage.save(name, ContentFile(data))
+
+
+def _fit_within(pixels, longest_side: int):
+    height, width = pixels.shape[:2]
+    scale = longest_side / max(height, width)
+    if scale >= 1:
+        return pixels
+    return resize_image(pixels, (max(1, round(width * scale)), max(1, round(height * scale))))
+
+
+# --- Photos ---------------------------------------------------------------------------------
+
+
+def photo_create(
+    *, data: bytes, title: str = "", collection: str = "", source_path: str = "", is_demo: bool = False
+) -> tuple[Photo, bool]:
+    """Store a photo once per content (upload) or reference it in place (import); queue its thumbnail.
+
+    Returns (photo, created). Raises ServiceError when the bytes are not a readable photo.
+    """
+    content_hash = hashlib.sha256(data).hexdigest()
+    existing = Photo.objects.filter(content_hash=content_hash).first()
+    if existing is not None:
+        return existing, False
+    try:
+        pixels = load_image_uint8(data, max_pixels=settings.PIENET_MAX_UPLOAD_PIXELS)
+    except ImageError as error:
+        raise ServiceError(str(error)) from None
+    height, width = pixels.shape[:2]
+    photo = Photo(
+        content_hash=content_hash,
+        title=title[:200],
+        collection=collection,
+        source_path=source_path,
+        width=width,
+        height=height,
+        is_demo=is_demo,
+    )
+    if not source_path:
+        extension = _EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
+        photo.image.name = _store_once(f"photos/{content_hash}.{extension}", data)
+    try:
+        with transaction.atomic():
+            photo.save()
+    except IntegrityError:  # the same photo arrived concurrently
+        return Photo.objects.get(content_hash=content_hash), False
+    from webapp.core.tasks import make_thumbnail
+
+    make_thumbnail.delay_on_commit(photo.pk)
+    logger.info("photo_created", extra={"photo_id": photo.pk, "content_hash": content_hash})
+    return photo, True
+
+
+def photo_import_file(*, path: Path, collection: str = "", is_demo: bool = False) -> tuple[Photo, bool]:
+    """Reference a photo from the photo directory without copying it."""
+    resolved = Path(path).resolve()
+    return photo_create(
+        data=resolved.read_bytes(),
+        title=resolved.stem,
+        collection=collection,
+        source_path=str(resolved),
+        is_demo=is_demo,
+    )
+
+
+def photo_make_thumbnail(*, photo_id: int) -> None:
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is None:
+        logger.warning("thumbnail_skipped_missing_photo", extra={"photo_id": photo_id})
+        return
+    if photo.thumbnail and default_storage.exists(photo.thumbnail.name):
+        return
+    size = settings.PIENET_THUMBNAIL_SIZE
+    pixels = _fit_within(load_image_uint8(selectors.photo_read_bytes(photo)), size)
+    name = _store_once(f"thumbnails/{photo.content_hash}_{size}.jpg", _encode_jpeg(pixels, quality=85))
+    Photo.objects.filter(pk=photo.pk).update(thumbnail=name)
+
+
+# --- Model registry -------------------------------------------------------------------------
+
+
+def model_version_register(
+    *, checkpoint_path: Path, name: str = "", notes: str = "", activate: bool = False
+) -> tuple[ModelVersion, bool]:
+    """Validate a checkpoint by loading it and record it with its hash, styles and metrics.
+
+    Returns (version, created); a file whose hash is already registered returns that version.
+    """
+    from ml.checkpoint import CheckpointError, file_sha256, load_checkpoint
+
+    path = Path(checkpoint_path).resolve()
+    if not path.is_file():
+        raise ServiceError(f"No checkpoint file at {path}.")
+    sha256 = file_sha256(path)
+    version = ModelVersion.objects.filter(sha256=sha256).first()
+    created = version is None
+    if created:
+        try:
+            loaded = load_checkpoint(path)
+        except CheckpointError as error:
+            raise ServiceError(f"{path} is not a usable checkpoint: {error}") from None
+        if loaded.pienet is None:
+            raise ServiceError(f"{path} holds only the embedding network (stage 1); it cannot enhance photos.")
+        metadata = loaded.metadata if isinstance(loaded.metadata, dict) else {}
+        name = name or f"{path.stem}-{sha256[:8]}"
+        if ModelVersion.objects.filter(name=name).exists():
+            raise ServiceError(f"A model version named {name!r} already exists.")
+        version = ModelVersion.objects.create(
+            name=name,
+            checkpoint_path=str(path),
+            sha256=sha256,
+            config=loaded.config.to_dict(),
+            styles=sorted(loaded.styles),
+            metrics=metadata.get("metrics", {}),
+            notes=notes,
+        )
+        logger.info("model_registered", extra={"model_version": version.name, "sha256": sha256})
+    if activate:
+        version = model_version_activate(version=version)
+    return version, created
+
+
+def model_version_activate(*, version: ModelVersion) -> ModelVersion:
+    """Make `version` the only active one, in one transaction (the previous one becomes retired).
+
+    Jobs already queued keep the version they pinned; workers load the new one with its first job.
+    """
+    with transaction.atomic():
+        list(ModelVersion.objects.select_for_update().filter(Q(status=ModelVersion.Status.ACTIVE) | Q(pk=version.pk)))
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
+            status=ModelVersion.Status.RETIRED
+        )
+        ModelVersion.objects.filter(pk=version.pk).exclude(status=ModelVersion.Status.ACTIVE).update(
+            status=ModelVersion.Status.ACTIVE, activated_at=timezone.now()
+        )
+    version.refresh_from_db()
+    logger.info("model_activated", extra={"model_version": version.name, "sha256": version.sha256})
+    return version
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+
+def _job_progress(job: Job, percent: int) -> None:
+    Job.objects.filter(pk=job.pk).update(progress=percent, updated_at=timezone.now())
+
+
+def _job_succeed(job: Job, enhancement: Enhancement) -> None:
+    job.status = Job.Status.SUCCEEDED
+    job.progress = 100
+    job.finished_at = timezone.now()
+    job.result = {
+        "enhancement_id": enhancement.pk,
+        "image_url": default_storage.url(enhancement.image.name),
+        "width": enhancement.width,
+        "height": enhancement.height,
+        "seconds": enhancement.seconds,
+    }
+    job.save(update_fields=["status", "progress", "finished_at", "result", "updated_at"])
+
+
+def job_fail(*, job_id, error: BaseException) -> None:
+    """Record a final failure; only messages meant for users are shown, the rest is logged."""
+    user_facing = isinstance(error, (ServiceError, ImageError, ModelUnavailable))
+    message = str(error) if user_facing else "The job failed because of an internal error; it has been logged."
+    updated = Job.objects.filter(pk=job_id).exclude(status=Job.Status.SUCCEEDED).update(
+        status=Job.Status.FAILED, error=message, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    logger.error("job_failed", extra={"job_id": str(job_id), "error": repr(error), "updated": updated})
+
+
+def job_fail_stale() -> int:
+    """Fail jobs no worker has touched for a long time (all workers down, a lost message)."""
+    cutoff = timezone.now() - timedelta(minutes=settings.PIENET_STALE_JOB_MINUTES)
+    count = Job.objects.filter(
+        status__in=[Job.Status.QUEUED, Job.Status.RUNNING], updated_at__lt=cutoff
+    ).update(
+        status=Job.Status.FAILED,
+        error=f"No worker finished this job within {settings.PIENET_STALE_JOB_MINUTES} minutes.",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if count:
+        logger.warning("stale_jobs_failed", extra={"count": count})
+    return count
+
+
+# --- Enhancement ----------------------------------------------------------------------------
+
+
+def normalize_strength(value) -> Decimal:
+    """Strength is part of the cache key, so it is rounded to a fixed step and range-checked."""
+    try:
+        strength = Decimal(str(value)).quantize(STRENGTH_STEP, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        raise ServiceError(f"Strength must be a number, got {value!r}.") from None
+    if not MIN_STRENGTH <= strength <= MAX_STRENGTH:
+        raise ServiceError(f"Strength must be between {MIN_STRENGTH} and {MAX_STRENGTH}, got {value}.")
+    return strength
+
+
+def enhancement_request(*, photo: Photo, style: str, strength) -> Job:
+    """Create a job for enhancing `photo` with the active model; queue it after the commit.
+
+    A result already rendered for the same key completes the job at once, without a task.
+    """
+    version = selectors.active_model_version()
+    if version is None:
+        raise ServiceError("No model is active yet; register one with `manage.py register_model --activate`.")
+    if style not in version.styles:
+        raise ServiceError(f"Unknown style {style!r}; model {version.name} offers: {', '.join(version.styles)}.")
+    strength = normalize_strength(strength)
+    cached = selectors.enhancement_find(photo=photo, model_version=version, style=style, strength=strength)
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=Job.Kind.ENHANCE,
+            photo=photo,
+            model_version=version,
+            params={"style": style, "strength": str(strength)},
+        )
+        if cached is not None:
+            _job_succeed(job, cached)
+        else:
+            from webapp.core.tasks import enhance_photo
+
+            enhance_photo.delay_on_commit(str(job.pk))
+    return job
+
+
+def enhancement_job_run(*, job_id: str) -> None:
+    """Worker side of `enhancement_request`. Safe to run more than once for the same job."""
+    job = selectors.job_get(job_id)
+    if job is None or job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED):
+        return
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=job.started_at or timezone.now(),
+        progress=5,
+        updated_at=timezone.now(),
+    )
+    style, strength = job.params["style"], Decimal(job.params["strength"])
+    photo, version = job.photo, job.model_version
+    enhancement = selectors.enhancement_find(photo=photo, model_version=version, style=style, strength=strength)
+    if enhancement is None:
+        enhancer = enhancer_for(version)
+        _job_progress(job, 30)
+        image = load_image(selectors.photo_read_bytes(photo), max_pixels=settings.PIENET_MAX_UPLOAD_PIXELS)
+        _job_progress(job, 50)
+        started = time.perf_counter()
+        output = enhancer.enhance(image, enhancer.style_vector(style), strength=float(strength))
+        seconds = time.perf_counter() - started
+        _job_progress(job, 90)
+        name = _store_once(
+            f"enhanced/{photo.content_hash}/{version.sha256[:16]}_{slugify(style)}_{strength}.jpg",
+            _encode_jpeg(output),
+        )
+        enhancement, _ = Enhancement.objects.get_or_create(
+            photo=photo,
+            model_version=version,
+            style=style,
+            strength=strength,
+            defaults={"image": name, "width": output.shape[1], "height": output.shape[0], "seconds": seconds},
+        )
+        logger.info(
+            "enhancement_rendered",
+            extra={"job_id": str(job.pk), "model_version": version.name, "style": style, "seconds": round(seconds, 3)},
+        )
+    _job_succeed(job, enhancement)

@@ -1,0 +1,253 @@
+"""``python -m ml <command>``: train-embedding, train-pienet, personalize, enhance, evaluate.
+
+Bad arguments and unreadable inputs end with a one-line message and exit status 2; Ctrl-C during training saves
+a checkpoint and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff"}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number ≥ 0, got {text}")
+    return value
+
+
+def _existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"not a directory: {text}")
+    return path
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def _image_files(paths) -> list[Path]:
+    """Files as given, and the images inside given folders (sorted)."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"No such file or directory: {path}")
+    if not files:
+        raise ValueError(f"No images found in {', '.join(map(str, paths))}.")
+    return files
+
+
+def _add_training_arguments(parser: argparse.ArgumentParser, steps: int, batch_size: int) -> None:
+    parser.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
+    parser.add_argument("--out", type=Path, required=True, help="output directory for checkpoint and metrics")
+    parser.add_argument("--steps", type=_positive_int, default=steps, help=f"mini-batches (default {steps})")
+    parser.add_argument("--batch-size", type=_positive_int, default=batch_size,
+                        help=f"global batch size (default {batch_size})")
+    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
+    parser.add_argument("--init", choices=("random", "imagenet"), default="random",
+                        help="ResNet-18 initialization (imagenet needs torchvision's cached weights)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out (sizes and users come from its checkpoint)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--in-memory", action="store_true",
+                        help="decode the whole dataset once and keep it in (GPU) memory")
+    parser.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2)")
+    parser.add_argument("--log-every", type=_positive_int, default=10)
+    parser.add_argument("--save-every", type=_positive_int, default=1000)
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", type=_existing_file, required=True, help="model checkpoint (.pt)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--network-size", type=_positive_int, default=None,
+                        help="long side PieNet runs at (default: the training size)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ml", description="PieNet: personalized image enhancement.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    embedding = commands.add_parser("train-embedding", help="stage 1: embedding network + preference vectors")
+    _add_training_arguments(embedding, steps=25_000, batch_size=64)
+    embedding.add_argument("--embed-size", type=_positive_int, default=256, help="input side (default 256)")
+    embedding.add_argument("--margin", type=float, default=0.2, help="triplet margin α (default 0.2)")
+
+    pienet = commands.add_parser("train-pienet", help="stage 2: PieNet with the frozen embedding network")
+    _add_training_arguments(pienet, steps=100_000, batch_size=8)
+    pienet.add_argument("--embedding", type=_existing_file, help="stage-1 checkpoint (not needed with --resume)")
+    pienet.add_argument("--pienet-size", type=_positive_int, default=None, help="crop side (default 512)")
+    pienet.add_argument("--lambda-p", type=float, default=0.4, help="perceptual weight λp (default 0.4)")
+    pienet.add_argument("--lambda-t", type=float, default=0.01, help="total-variation weight λt (default 0.01)")
+    pienet.add_argument("--noise", type=float, default=0.1, help="norm of the vector perturbation (default 0.1)")
+
+    personalize = commands.add_parser("personalize", help="folder of preferred images → preference vector file")
+    _add_model_arguments(personalize)
+    personalize.add_argument("--preferred", type=_existing_dir, required=True, help="folder of preferred images")
+    personalize.add_argument("--negatives", type=_existing_dir,
+                             help="folder of non-preferred images: use scheme 1 (triplet optimization)")
+    personalize.add_argument("--out", type=Path, required=True, help="vector file to write (.json)")
+
+    enhance = commands.add_parser("enhance", help="enhance photos in a style")
+    _add_model_arguments(enhance)
+    enhance.add_argument("inputs", nargs="+", help="image files or folders")
+    enhance.add_argument("--out", type=Path, required=True,
+                         help="output file (one input) or folder (several); format from the extension")
+    style = enhance.add_mutually_exclusive_group(required=True)
+    style.add_argument("--style", help="name of a training user's style in the checkpoint")
+    style.add_argument("--vector", type=_existing_file, help="preference-vector file from `personalize`")
+    style.add_argument("--preferred", type=_existing_dir, help="folder of preferred images (scheme 2)")
+    enhance.add_argument("--strength", type=_non_negative_float, default=1.0, help="scale of the delta (default 1)")
+    enhance.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+
+    evaluate = commands.add_parser("evaluate", help="PSNR/SSIM/ΔE per user and their means, as JSON")
+    _add_model_arguments(evaluate)
+    evaluate.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
+    evaluate.add_argument("--split", choices=("train", "val", "test"), default="test")
+    evaluate.add_argument("--users", nargs="+", help="users to evaluate (default: train and test users)")
+    evaluate.add_argument("--scheme", choices=("mean", "triplet"), default="mean",
+                          help="how new users' vectors are made (Sec. 3.4)")
+    evaluate.add_argument("--preferred-count", type=_positive_int, default=10)
+    evaluate.add_argument("--limit", type=_positive_int, help="evaluate only the first N photos")
+    evaluate.add_argument("--out", type=Path, help="also write the JSON here")
+    return parser
+
+
+def _report_checkpoint(path: Path) -> None:
+    if os.environ.get("RANK", "0") == "0":  # one line, not one per torchrun process
+        print(f"checkpoint: {path}")
+
+
+def _train_embedding(args) -> None:
+    from ml.config import EmbeddingRecipe, ModelConfig
+    from ml.training.embedding import train_embedding
+
+    recipe = EmbeddingRecipe(steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+                             log_every=args.log_every, save_every=args.save_every, num_workers=args.workers,
+                             in_memory=args.in_memory, margin=args.margin)
+    path = train_embedding(args.data, args.out, recipe, ModelConfig(embed_size=args.embed_size), init=args.init,
+                           device=args.device, resume=args.resume)
+    _report_checkpoint(path)
+
+
+def _train_pienet(args) -> None:
+    from ml.config import PieNetRecipe
+    from ml.training.pienet import train_pienet
+
+    if not args.resume and args.embedding is None:
+        raise ValueError("train-pienet needs --embedding CHECKPOINT (the stage-1 result) unless --resume is given.")
+    recipe = PieNetRecipe(steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+                          log_every=args.log_every, save_every=args.save_every, num_workers=args.workers,
+                          in_memory=args.in_memory, lambda_perceptual=args.lambda_p, lambda_tv=args.lambda_t,
+                          vector_noise=args.noise)
+    path = train_pienet(args.data, args.out, recipe, embedding_checkpoint=args.embedding,
+                        pienet_size=args.pienet_size, init=args.init, device=args.device, resume=args.resume)
+    _report_checkpoint(path)
+
+
+def _enhancer(args):
+    from ml.inference import Enhancer
+
+    return Enhancer.from_checkpoint(args.checkpoint, device=args.device, network_size=args.network_size)
+
+
+def _personalize(args) -> None:
+    from ml.checkpoint import file_sha256
+    from ml.personalize import consistency, mean_vector, optimize_vector, save_vector_file
+
+    enhancer = _enhancer(args)
+    preferred = _image_files([args.preferred])
+    positives = enhancer.embed(tqdm(preferred, desc="embedding", unit="img"))
+    if args.negatives:
+        negatives = enhancer.embed(tqdm(_image_files([args.negatives]), desc="embedding negatives", unit="img"))
+        vector, scheme = optimize_vector(positives, negatives), "triplet"
+    else:
+        vector, scheme = mean_vector(positives), "mean"
+    details = {"scheme": scheme, "images": len(preferred), "consistency": round(consistency(positives), 4)}
+    save_vector_file(args.out, vector, checkpoint_sha256=file_sha256(args.checkpoint), **details)
+    print(json.dumps({"out": str(args.out), **details}))
+
+
+def _enhance(args) -> None:
+    from ml.images import load_image, save_image
+    from ml.personalize import load_vector_file, mean_vector
+
+    inputs = _image_files(args.inputs)
+    single_output = len(inputs) == 1 and args.out.suffix.lower() in IMAGE_SUFFIXES
+    if len(inputs) > 1 and args.out.suffix.lower() in IMAGE_SUFFIXES:
+        raise ValueError(f"{len(inputs)} inputs need an output folder, not the file name {args.out}.")
+    enhancer = _enhancer(args)
+    if args.style:
+        vector = enhancer.style_vector(args.style)
+    elif args.vector:
+        vector = load_vector_file(args.vector)
+    else:
+        vector = mean_vector(enhancer.embed(tqdm(_image_files([args.preferred]), desc="embedding", unit="img")))
+    for path in tqdm(inputs, desc="enhancing", unit="img", disable=len(inputs) == 1):
+        enhanced = enhancer.enhance(load_image(path), vector, strength=args.strength)
+        destination = args.out if single_output else args.out / f"{path.stem}.jpg"
+        save_image(enhanced, destination, quality=args.quality)
+        print(destination)
+
+
+def _evaluate(args) -> None:
+    from ml.evaluation import evaluate
+
+    summary = evaluate(_enhancer(args), args.data, split=args.split, users=args.users, scheme=args.scheme,
+                       preferred_count=args.preferred_count, limit=args.limit)
+    text = json.dumps(summary, indent=2)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    print(text)
+
+
+COMMANDS = {"train-embedding": _train_embedding, "train-pienet": _train_pienet, "personalize": _personalize,
+            "enhance": _enhance, "evaluate": _evaluate}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from ml.models import ModelInitError
+    from ml.training.common import TrainingInterrupted
+
+    try:
+        COMMANDS[args.command](args)
+    except TrainingInterrupted as interrupted:
+        print(str(interrupted), file=sys.stderr)
+        return 130
+    except (ValueError, OSError, ModelInitError) as error:
+        # ImageError, CheckpointError, DatasetError, ConfigError, PersonalizationError are ValueErrors.
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,89 @@
+"""PieNet (Section 3.2, Fig. 4): a ResNet-18 encoder and a decoder of personalized up-sample blocks."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.resnet import BasicBlock
+
+from ml.config import ModelConfig
+from ml.models.backbone import ImageNetNormalize, resnet18
+
+
+def _upsample(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tensor.shape[-2:] == size:
+        return tensor
+    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
+
+
+class PersonalizedUpsampleBlock(nn.Module):
+    """PUB: brings the preference vector and the previous output to the encoder feature's size, concatenates
+    the three and applies a residual block.
+
+    The paper says "convolution and up-sampling" without details. Our choice: the vector goes through a 1×1
+    convolution (a linear layer, as it is 1×1 spatially) and is broadcast over the feature map; the previous
+    output goes through a 1×1 convolution to the feature's width *before* bilinear up-sampling (cheaper than
+    the other order, same function class). The residual block is torchvision's BasicBlock with a 1×1
+    projection shortcut because the concatenation is wider than the output.
+    """
+
+    def __init__(self, vector_dim: int, preference_channels: int, previous_channels: int,
+                 feature_channels: int, out_channels: int):
+        super().__init__()
+        self.project_vector = nn.Linear(vector_dim, preference_channels)
+        self.project_previous = nn.Conv2d(previous_channels, feature_channels, kernel_size=1)
+        joined = preference_channels + 2 * feature_channels
+        shortcut = nn.Sequential(nn.Conv2d(joined, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+        self.residual = BasicBlock(joined, out_channels, downsample=shortcut)
+
+    def forward(self, vector: torch.Tensor, previous: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+        size = tuple(feature.shape[-2:])
+        previous = _upsample(self.project_previous(previous), size)
+        preference = self.project_vector(vector.to(feature.dtype))[:, :, None, None]
+        preference = preference.expand(-1, -1, *size)
+        return self.residual(torch.cat([preference, previous, feature], dim=1))
+
+
+class PieNet(nn.Module):
+    """Predicts the delta image ΔI for an RGB image in [0, 1] and a preference vector; I~ = I + ΔI (eq. 5).
+
+    Encoder features (Fig. 4): conv1 (H/2, 64 ch), after residual blocks 2, 4, 6 (= ResNet layers 1–3: H/4,
+    H/8, H/16) and the global average pool after block 8. Three PUBs decode from the pooled feature through the
+    block-6, block-4 and block-2 features; the last PUB's output is up-sampled to conv1's size, concatenated
+    with it, up-sampled to the input size, and a final 3×3 convolution yields ΔI. That convolution starts at
+    zero (our choice) so an untrained PieNet is the identity and training starts from the input image.
+    ``forward`` returns ΔI, not the enhanced image, because the loss (eq. 7) needs the delta itself.
+    """
+
+    def __init__(self, config: ModelConfig, init: str = "random"):
+        super().__init__()
+        trunk = resnet18(init)
+        self.normalize = ImageNetNormalize()
+        self.conv1 = nn.Sequential(trunk.conv1, trunk.bn1, trunk.relu)
+        self.maxpool = trunk.maxpool
+        self.blocks_1_2, self.blocks_3_4 = trunk.layer1, trunk.layer2
+        self.blocks_5_6, self.blocks_7_8 = trunk.layer3, trunk.layer4
+        self.global_pool = trunk.avgpool
+        wide, middle, narrow = config.decoder_channels
+        vector, pref = config.vector_dim, config.preference_channels
+        self.pub_block6 = PersonalizedUpsampleBlock(vector, pref, 512, 256, wide)
+        self.pub_block4 = PersonalizedUpsampleBlock(vector, pref, wide, 128, middle)
+        self.pub_block2 = PersonalizedUpsampleBlock(vector, pref, middle, 64, narrow)
+        self.to_delta = nn.Conv2d(narrow + 64, 3, kernel_size=3, padding=1)
+        nn.init.zeros_(self.to_delta.weight)
+        nn.init.zeros_(self.to_delta.bias)
+
+    def forward(self, image: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+        if vector.dim() == 1:
+            vector = vector.unsqueeze(0).expand(image.shape[0], -1)
+        conv1 = self.conv1(self.normalize(image))
+        block2 = self.blocks_1_2(self.maxpool(conv1))
+        block4 = self.blocks_3_4(block2)
+        block6 = self.blocks_5_6(block4)
+        pooled = self.global_pool(self.blocks_7_8(block6))
+        decoded = self.pub_block6(vector, pooled, block6)
+        decoded = self.pub_block4(vector, decoded, block4)
+        decoded = self.pub_block2(vector, decoded, block2)
+        joined = torch.cat([_upsample(decoded, tuple(conv1.shape[-2:])), conv1], dim=1)
+        return self.to_delta(_upsample(joined, tuple(image.shape[-2:]))).float()

@@ -1,0 +1,73 @@
+"""Fast resizing between a full-resolution H×W×3 photo and PieNet's small copy, on the photo's own layout.
+
+Both directions are separable linear filters (the triangle filter of PyTorch's ``bilinear, antialias=True``,
+which is plain bilinear ``align_corners=False`` when enlarging). The small axis (width, on small data) goes
+through ``F.interpolate``; the height pass over the full-size data is a banded matrix product on the
+``H × (W·3)`` plane, applied in blocks of rows restricted to the band of input rows they need. For the
+up-sampling the product also adds the photo (``addmm``), so the 12-megapixel data takes two passes (product,
+clip) instead of four (interpolate, permute, add, clip). Measured on the 2-core CPU this takes about half the
+time of ``F.interpolate`` on the H×W×3 view; results equal ``F.interpolate`` to float rounding (tests compare).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+import torch.nn.functional as F
+
+MAX_BLOCKS = 16
+
+
+@functools.lru_cache(maxsize=4)
+def _row_filter(out_size: int, in_size: int, device: torch.device) -> tuple[torch.Tensor, list[int], list[int]]:
+    """(out_size × in_size) resampling weights and, per output row, the first and last input row it reads."""
+    scale = in_size / out_size
+    support = max(scale, 1.0)
+    centres = (torch.arange(out_size, dtype=torch.float64) + 0.5) * scale
+    positions = torch.arange(in_size, dtype=torch.float64) + 0.5
+    weights = (1.0 - ((positions[None, :] - centres[:, None]) / support).abs()).clamp_(min=0.0)
+    weights /= weights.sum(dim=1, keepdim=True)
+    nonzero = weights > 0
+    first = nonzero.to(torch.int8).argmax(dim=1).tolist()
+    last = (in_size - 1 - nonzero.flip(1).to(torch.int8).argmax(dim=1)).tolist()
+    return weights.float().to(device), first, last
+
+
+def _filter_rows(plane: torch.Tensor, out_rows: int, base: torch.Tensor | None = None) -> torch.Tensor:
+    """Resample the rows of a 2-D ``plane``; with ``base`` (same shape as the result) return clip(base + result).
+
+    At most :data:`MAX_BLOCKS` products: each is a parallel region, and on a machine shared with other
+    processes every region can wait a whole scheduler slice for a descheduled thread (measured: ~200 small
+    blocks took 2.2 s under load, 16 blocks 0.3 s, with no loss when the machine is quiet).
+    """
+    weights, first, last = _row_filter(out_rows, plane.shape[0], plane.device)
+    result = torch.empty(out_rows, plane.shape[1], dtype=plane.dtype, device=plane.device)
+    block = math.ceil(out_rows / MAX_BLOCKS)
+    for start in range(0, out_rows, block):
+        stop = min(out_rows, start + block)
+        band = slice(first[start], last[stop - 1] + 1)
+        if base is None:
+            torch.mm(weights[start:stop, band], plane[band], out=result[start:stop])
+        else:
+            torch.addmm(base[start:stop], weights[start:stop, band], plane[band], out=result[start:stop])
+    return result if base is None else result.clamp_(0.0, 1.0)
+
+
+def shrink(photo: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """H×W×3 photo → 1×3×height×width copy, antialiased (as ``F.interpolate(..., antialias=True)``)."""
+    full_height, full_width = photo.shape[:2]
+    rows = _filter_rows(photo.reshape(full_height, full_width * 3), height)
+    rows = rows.view(1, height, full_width, 3).permute(0, 3, 1, 2).contiguous()
+    return F.interpolate(rows, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+
+
+def add_enlarged(photo: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """clip(photo + the 1×3×h×w ``delta`` resized to the photo's H×W) as an H×W×3 tensor: bilinear enlargement,
+    or an antialiased reduction for photos smaller than the network size."""
+    height, width = photo.shape[:2]
+    small_height = delta.shape[-2]
+    rows = F.interpolate(delta, size=(small_height, width), mode="bilinear", antialias=True, align_corners=False)
+    rows = rows[0].permute(1, 2, 0).reshape(small_height, width * 3)
+    return _filter_rows(rows, height, base=photo.reshape(height, width * 3)).view(height, width, 3)

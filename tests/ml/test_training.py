@@ -1,0 +1,84 @@
+import json
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+
+from ml.checkpoint import load_checkpoint
+from ml.config import ModelConfig
+from ml.synthetic import make_synthetic_dataset
+from ml.training.common import MetricsLog, TrainingInterrupted
+from ml.training.embedding import train_embedding
+from ml.training.pienet import train_pienet
+
+SMALL = ModelConfig(embed_size=32)
+
+
+def _losses(run_dir):
+    return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _state(path):
+    loaded = load_checkpoint(path)
+    return {**loaded.embedding_net.state_dict(), "vectors": torch.stack(list(loaded.styles.values()))}
+
+
+def test_tiny_pienet_run_halves_its_loss(tmp_path, embedding_recipe, pienet_recipe):
+    data = make_synthetic_dataset(tmp_path / "data", train_users=["bright"])
+    stage1 = train_embedding(data, tmp_path / "stage1", embedding_recipe(steps=1), SMALL)
+    run = tmp_path / "stage2"
+    train_pienet(data, run, pienet_recipe(steps=30, batch_size=4, learning_rate=5e-4, in_memory=True),
+                 embedding_checkpoint=stage1, pienet_size=32)
+    losses = _losses(run)
+    assert len(losses) == 30
+    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:3]) / 3, losses
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path, dataset_dir, embedding_recipe):
+    straight = train_embedding(dataset_dir, tmp_path / "straight", embedding_recipe(steps=4), SMALL)
+    train_embedding(dataset_dir, tmp_path / "split", embedding_recipe(steps=2), SMALL)
+    resumed = train_embedding(dataset_dir, tmp_path / "split", embedding_recipe(steps=4), resume=True)
+    expected, actual = _state(straight), _state(resumed)
+    for name, tensor in expected.items():
+        torch.testing.assert_close(actual[name], tensor, rtol=1e-5, atol=1e-6, msg=name)
+    assert load_checkpoint(resumed).metadata["step"] == 4
+    assert len(_losses(tmp_path / "split")) == 4
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, dataset_dir, monkeypatch, embedding_recipe):
+    original = MetricsLog.write
+
+    def interrupt_at_step_2(self, record):
+        original(self, record)
+        if record["step"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(MetricsLog, "write", interrupt_at_step_2)
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        train_embedding(dataset_dir, tmp_path, embedding_recipe(steps=5), SMALL)
+    assert load_checkpoint(tmp_path / "checkpoint.pt").metadata["step"] == 2
+    monkeypatch.setattr(MetricsLog, "write", original)
+    train_embedding(dataset_dir, tmp_path, embedding_recipe(steps=3), resume=True)
+    assert load_checkpoint(tmp_path / "checkpoint.pt").metadata["step"] == 3
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_training_runs_under_a_torchrun_style_process_group(tmp_path, dataset_dir, monkeypatch, embedding_recipe,
+                                                             pienet_recipe):
+    """The DDP path (gloo on CPU) with one process, as `torchrun --nproc_per_node 1` would start it."""
+    for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": str(_free_port())}.items():
+        monkeypatch.setenv(name, value)
+    stage1 = train_embedding(dataset_dir, tmp_path / "stage1", embedding_recipe(steps=1), SMALL)
+    stage2 = train_pienet(dataset_dir, tmp_path / "stage2", pienet_recipe(steps=1), embedding_checkpoint=stage1,
+                          pienet_size=32)
+    assert not dist.is_initialized()
+    assert load_checkpoint(stage2).pienet is not None
+    record = json.loads((tmp_path / "stage2" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert {"loss", "colour", "perceptual", "tv", "images_per_s"} <= set(record)

@@ -1,4 +1,5 @@
-"""``python -m ml <command>``: train-embedding, train-pienet, personalize, enhance, evaluate.
+"""``python -m ml <command>``: train-embedding, train-pienet, train, personalize, enhance, evaluate, experiments,
+card.
 
 Bad arguments and unreadable inputs end with a one-line message and exit status 2; Ctrl-C during training saves
 a checkpoint and exits with 130.
@@ -69,6 +70,8 @@ def _image_files(paths) -> list[Path]:
 def _add_training_arguments(parser: argparse.ArgumentParser, steps: int, batch_size: int) -> None:
     parser.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
     parser.add_argument("--out", type=Path, required=True, help="output directory for checkpoint and metrics")
+    parser.add_argument("--recipe", help="recipe file or built-in name (cpu, paper, gpu-15min): its values "
+                                         "become the defaults, flags given here override them")
     parser.add_argument("--steps", type=_positive_int, default=steps, help=f"mini-batches (default {steps})")
     parser.add_argument("--batch-size", type=_positive_int, default=batch_size,
                         help=f"global batch size (default {batch_size})")
@@ -93,7 +96,17 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="long side PieNet runs at (default: the training size)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _count_list(text: str) -> tuple[int, ...]:
+    counts = tuple(_positive_int(part.strip()) for part in text.split(",") if part.strip())
+    if not counts:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return tuple(sorted(set(counts)))
+
+
+def build_parser(recipe=None) -> argparse.ArgumentParser:
+    """The command line; with a :class:`ml.recipes.Recipe` its stage tables become the training defaults."""
+    from ml.recipes import stage_defaults
+
     parser = argparse.ArgumentParser(prog="python -m ml", description="PieNet: personalized image enhancement.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -109,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     pienet.add_argument("--lambda-p", type=float, default=0.4, help="perceptual weight λp (default 0.4)")
     pienet.add_argument("--lambda-t", type=float, default=0.01, help="total-variation weight λt (default 0.01)")
     pienet.add_argument("--noise", type=float, default=0.1, help="norm of the vector perturbation (default 0.1)")
+    for stage, stage_parser in (("embedding", embedding), ("pienet", pienet)):
+        if recipe is not None and stage in recipe.stages:
+            stage_parser.set_defaults(**stage_defaults(recipe, stage, stage_parser))
+
+    train = commands.add_parser("train", help="both stages from a recipe (resuming), then the fp16 model to ship")
+    train.add_argument("--recipe", required=True, help="recipe file or built-in name (cpu, paper, gpu-15min)")
+    train.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
+    train.add_argument("--out", type=Path, required=True,
+                       help="run directory: stage1/, stage2/ and the shipped model pienet-fp16.pt")
+    train.add_argument("--device", help="override the recipe's device (auto, cpu or cuda)")
 
     personalize = commands.add_parser("personalize", help="folder of preferred images → preference vector file")
     _add_model_arguments(personalize)
@@ -139,6 +162,34 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--preferred-count", type=_positive_int, default=10)
     evaluate.add_argument("--limit", type=_positive_int, help="evaluate only the first N photos")
     evaluate.add_argument("--out", type=Path, help="also write the JSON here")
+
+    experiments = commands.add_parser("experiments",
+                                      help="the paper's Table 1 and Figs. 6-8 at our scale: report, JSON, PNGs")
+    _add_model_arguments(experiments)
+    experiments.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
+    experiments.add_argument("--out", type=Path, required=True, help="folder for report.md, metrics.json, PNGs")
+    experiments.add_argument("--limit", type=_positive_int, help="test photos for Table 1 (default: all)")
+    experiments.add_argument("--sweep-photos", type=_positive_int, default=8,
+                             help="test photos for the Fig. 6 sweep (default 8; it enhances each once per "
+                                  "scheme, count, draw and user)")
+    experiments.add_argument("--draws", type=_positive_int, default=10, help="random draws per count (default 10)")
+    experiments.add_argument("--counts", type=_count_list, default=(1, 2, 5, 10, 20, 50, 100, 500),
+                             help="numbers of preferred images (default 1,2,5,10,20,50,100,500)")
+    experiments.add_argument("--preferred", type=_positive_int, default=20,
+                             help="preferred images of the Table 1 rows and the targets (default 20)")
+    experiments.add_argument("--oracle-steps", type=_positive_int, default=60,
+                             help="Adam steps of the oracle vector fit (default 60)")
+    experiments.add_argument("--seed", type=int, default=0)
+
+    card = commands.add_parser("card", help="replication numbers of a checkpoint on a small fixed photo subset")
+    card.add_argument("--checkpoint", type=_existing_file, required=True, help="model checkpoint (.pt)")
+    card.add_argument("--photos", type=_existing_dir, required=True, help="photo root (shared/data/photos)")
+    card.add_argument("--out", type=Path, required=True, help="card JSON to write")
+    card.add_argument("--photo-limit", type=_positive_int, default=40,
+                      help="build the dataset from the first N photos of the index (default 40)")
+    card.add_argument("--size", type=_positive_int, default=256, help="short side of the subset (default 256)")
+    card.add_argument("--experiments", type=_existing_file,
+                      help="metrics.json of `experiments` to include in the card")
     return parser
 
 
@@ -172,6 +223,55 @@ def _train_pienet(args) -> None:
     path = train_pienet(args.data, args.out, recipe, embedding_checkpoint=args.embedding,
                         pienet_size=args.pienet_size, init=args.init, device=args.device, resume=args.resume)
     _report_checkpoint(path)
+
+
+def _completed_steps(run_dir: Path) -> int:
+    """Steps a stage's run directory has saved (0 when it has no checkpoint and training state yet)."""
+    from ml.checkpoint import load_checkpoint
+    from ml.training.common import CHECKPOINT_NAME, TRAINING_STATE_NAME
+
+    if not (run_dir / CHECKPOINT_NAME).is_file() or not (run_dir / TRAINING_STATE_NAME).is_file():
+        return 0
+    return int(load_checkpoint(run_dir / CHECKPOINT_NAME).metadata.get("step", 0))
+
+
+def _train(args) -> None:
+    """Stage 1 into OUT/stage1, stage 2 into OUT/stage2 (finished stages are skipped, interrupted ones resumed,
+    a stage 2 built on an older stage 1 restarted), then OUT/pienet-fp16.pt: the final model in fp16 with the
+    recipe recorded in its metadata."""
+    import torch
+
+    from ml.checkpoint import load_checkpoint, save_checkpoint
+    from ml.recipes import STAGE_COMMANDS, load_recipe
+    from ml.training.common import CHECKPOINT_NAME
+
+    recipe = load_recipe(args.recipe)
+    for stage in STAGE_COMMANDS:
+        recipe.stage(stage)
+    parser = build_parser(recipe)
+    device = ["--device", args.device] if args.device else []
+    stage_dirs = {"embedding": args.out / "stage1", "pienet": args.out / "stage2"}
+    extra = {"embedding": [], "pienet": ["--embedding", str(stage_dirs["embedding"] / CHECKPOINT_NAME)]}
+    earlier_stage_trained = False
+    for stage, command in STAGE_COMMANDS.items():
+        stage_args = parser.parse_args([command, "--data", str(args.data), "--out", str(stage_dirs[stage]),
+                                        *extra[stage], *device])
+        # Stage 2 copies stage 1's network when it starts: if stage 1 just changed, stage 2 starts over.
+        done = 0 if earlier_stage_trained else _completed_steps(stage_dirs[stage])
+        if done >= stage_args.steps:
+            print(f"{command}: already complete ({done} steps) in {stage_dirs[stage]}")
+            continue
+        stage_args.resume = done > 0
+        COMMANDS[command](stage_args)
+        earlier_stage_trained = True
+    final = load_checkpoint(stage_dirs["pienet"] / CHECKPOINT_NAME)
+    stage1 = load_checkpoint(stage_dirs["embedding"] / CHECKPOINT_NAME).metadata
+    metadata = {**final.metadata, "embedding_stage": stage1, "recipe_name": recipe.name,
+                "recipe_sha256": recipe.sha256, "recipe_file": recipe.path.read_text(encoding="utf-8")}
+    shipped = args.out / "pienet-fp16.pt"
+    save_checkpoint(shipped, final.embedding_net, final.pienet, final.config, list(final.styles),
+                    torch.stack(list(final.styles.values())), metadata, half=True)
+    print(f"model: {shipped} ({shipped.stat().st_size / 2 ** 20:.1f} MiB)")
 
 
 def _enhancer(args):
@@ -231,16 +331,54 @@ def _evaluate(args) -> None:
     print(text)
 
 
-COMMANDS = {"train-embedding": _train_embedding, "train-pienet": _train_pienet, "personalize": _personalize,
-            "enhance": _enhance, "evaluate": _evaluate}
+def _experiments(args) -> None:
+    from ml.experiments import ExperimentSettings, run_experiments
+
+    settings = ExperimentSettings(limit=args.limit, sweep_photos=args.sweep_photos, draws=args.draws,
+                                  counts=args.counts, preferred=args.preferred, oracle_steps=args.oracle_steps,
+                                  seed=args.seed)
+    results = run_experiments(_enhancer(args), args.checkpoint, args.data, args.out, settings)
+    print(json.dumps({"report": str(args.out / "report.md"), "targets": results["targets"]}, indent=2))
+
+
+def _card(args) -> None:
+    from ml.experiments.replication import ReplicationSpec, write_card
+
+    spec = ReplicationSpec(photo_limit=args.photo_limit, size=args.size)
+    card = write_card(args.checkpoint, args.photos, args.out, spec, experiments=args.experiments)
+    print(json.dumps(card["replication"]["metrics"], indent=2))
+
+
+COMMANDS = {"train-embedding": _train_embedding, "train-pienet": _train_pienet, "train": _train,
+            "personalize": _personalize, "enhance": _enhance, "evaluate": _evaluate, "experiments": _experiments,
+            "card": _card}
+
+
+def _parse(argv) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """Parse once; if a training command names a recipe, parse again with the recipe's values as defaults."""
+    from ml.recipes import STAGE_COMMANDS, load_recipe
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in STAGE_COMMANDS.values() and args.recipe:
+        recipe = load_recipe(args.recipe)
+        stage = next(stage for stage, command in STAGE_COMMANDS.items() if command == args.command)
+        recipe.stage(stage)
+        parser = build_parser(recipe)
+        args = parser.parse_args(argv)
+    return parser, args
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     from ml.models import ModelInitError
+    from ml.recipes import RecipeError
     from ml.training.common import TrainingInterrupted
 
+    try:
+        parser, args = _parse(argv)
+    except RecipeError as error:
+        print(f"python -m ml: error: {error}", file=sys.stderr)
+        return 2
     try:
         COMMANDS[args.command](args)
     except TrainingInterrupted as interrupted:

@@ -46,12 +46,12 @@ def optimize_vector(positive_embeddings, negative_embeddings, margin: float = 0.
     start = positives.mean(dim=0) if initial is None else torch.as_tensor(initial, dtype=torch.float32)
     vector = start.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([vector], lr=learning_rate)
-    positive_pairs = positives.repeat_interleave(len(negatives), dim=0)
-    negative_pairs = negatives.repeat(len(positives), 1)
+    # (N, 1, D) against (1, M, D): all N·M pairs by broadcasting, without materializing N·M·D copies.
+    positive_pairs, negative_pairs = positives.unsqueeze(1), negatives.unsqueeze(0)
     with torch.enable_grad():
         for _ in range(steps):
             optimizer.zero_grad()
-            loss = triplet_loss(vector.expand_as(positive_pairs), positive_pairs, negative_pairs, margin).mean()
+            loss = triplet_loss(vector, positive_pairs, negative_pairs, margin).mean()
             if loss.item() == 0.0:
                 break
             loss.backward()

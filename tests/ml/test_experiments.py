@@ -1,0 +1,180 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ml.cli import main
+from ml.config import EmbeddingRecipe, ModelConfig, PieNetRecipe
+from ml.experiments import ExperimentSettings
+from ml.experiments.protocol import ExperimentData
+from ml.experiments.replication import (CardError, ReplicationSpec, build_subset, differences, measure, read_card,
+                                        write_card)
+from ml.experiments.run import targets
+from ml.images import load_image
+from ml.metrics import psnr
+from ml.styles import TEST_USERS
+from ml.synthetic import make_synthetic_dataset
+from ml.training.embedding import train_embedding
+from ml.training.pienet import train_pienet
+
+UNSEEN = ("cool", "contrast")
+TRAINED = ("bright", "warm")
+
+
+@pytest.fixture(scope="module")
+def two_unseen_users(tmp_path_factory):
+    """18 photos (12 train, 3 val, 3 test), 2 training and 2 unseen users, and a tiny model trained on them."""
+    root = tmp_path_factory.mktemp("experiments")
+    data = make_synthetic_dataset(root / "data", rows=18, height=48, width=64, train_users=TRAINED,
+                                  test_users=UNSEEN)
+    recipe = dict(steps=2, batch_size=4, learning_rate=1e-3, log_every=1, save_every=1000, num_workers=0)
+    stage1 = train_embedding(data, root / "stage1", EmbeddingRecipe(**recipe), ModelConfig(embed_size=32))
+    checkpoint = train_pienet(data, root / "stage2", PieNetRecipe(**recipe), embedding_checkpoint=stage1,
+                              pienet_size=64)
+    return data, checkpoint, stage1
+
+
+@pytest.fixture(scope="module")
+def experiment(two_unseen_users, tmp_path_factory):
+    data, checkpoint, _ = two_unseen_users
+    out = tmp_path_factory.mktemp("report")
+    assert main(["experiments", "--checkpoint", str(checkpoint), "--data", str(data), "--out", str(out),
+                 "--counts", "1,5,50", "--draws", "3", "--preferred", "5", "--sweep-photos", "3",
+                 "--oracle-steps", "5", "--device", "cpu"]) == 0
+    return out, json.loads((out / "metrics.json").read_text())
+
+
+def _row(results, system):
+    return next(row for row in results["table1"] if row["system"] == system)
+
+
+def test_writes_report_metrics_and_figures(experiment):
+    out, results = experiment
+    for name in results["figures"].values():
+        picture = np.asarray(Image.open(out / name))
+        assert picture.shape[0] > 100 and picture.std() > 0
+    report = (out / "report.md").read_text()
+    for figure in results["figures"].values():
+        assert f"]({figure})" in report
+    for target in results["targets"]:
+        assert f"| {target['target']} | {target['value_db']:.2f} |" in report
+    classical = [row for row in results["table1"] if row["system"].startswith("classical:")]
+    assert len(classical) == 11 and all(row["unseen"] and row["training"] is None for row in classical)
+    assert set(_row(results, "pienet:own")["training"]["users"]) == set(TRAINED)
+    assert set(_row(results, "pienet:scheme1")["unseen"]["users"]) == set(UNSEEN)
+
+
+def test_input_row_matches_an_independent_computation(experiment, two_unseen_users):
+    _, results = experiment
+    data = two_unseen_users[0]
+    rows = [line.split(",") for line in (data / "manifest.csv").read_text().splitlines()[1:]]
+    test_names = [row[0] for row in rows if row[3] == "test"]
+    expected = np.mean([np.mean([psnr(load_image(data / "input" / f"{name}.jpg"),
+                                      load_image(data / user / f"{name}.jpg")) for name in test_names])
+                        for user in UNSEEN])
+    assert _row(results, "input")["unseen"]["mpsnr"] == pytest.approx(expected, abs=1e-6)
+    assert results["photos"] == {"table1": 3, "sweep": 3, "preferred_pool": 12, "training_users_scored": 2,
+                                 "unseen_users": 2}
+
+
+def test_sweep_has_every_count_and_draw_and_agrees_with_table_1(experiment):
+    _, results = experiment
+    for scheme in ("scheme2", "scheme1"):
+        assert list(results["fig6"][scheme]) == ["1", "5", "50"]
+        assert all(len(entry["mpsnr"]) == 3 == len(entry["mssim"]) for entry in results["fig6"][scheme].values())
+    all_of_the_pool = results["fig6"]["scheme2"]["50"]
+    assert all_of_the_pool["effective_count"] == 12
+    assert max(all_of_the_pool["mpsnr"]) - min(all_of_the_pool["mpsnr"]) < 1e-9  # every draw is the whole pool
+    # Table 1's scheme-2 row is draw 0 of the sweep at 5 preferred images (the sweep covers all 3 photos here).
+    sweep_draw_0 = results["fig6"]["scheme2"]["5"]["mpsnr"][0]
+    assert _row(results, "pienet:scheme2")["unseen"]["mpsnr"] == pytest.approx(sweep_draw_0)
+
+
+def test_targets_are_computed_from_the_table(experiment):
+    _, results = experiment
+    unseen = {row["system"]: row["unseen"]["mpsnr"] for row in results["table1"] if row["unseen"]}
+    first, best, oracle = results["targets"]
+    assert first["value_db"] == pytest.approx(unseen["pienet:scheme2"] - unseen["input"], abs=1e-3)
+    assert first["passed"] == (first["value_db"] >= 4.0)
+    best_classical = max(value for system, value in unseen.items() if system.startswith("classical:"))
+    assert best["value_db"] == pytest.approx(unseen["pienet:scheme2"] - best_classical, abs=1e-3)
+    assert oracle["value_db"] == pytest.approx(unseen["pienet:oracle"] - unseen["pienet:scheme2"], abs=1e-3)
+    assert len(results["fig8"]["points"]) == 2 * 12 and results["fig8"]["silhouette_cosine"] is not None
+
+
+def test_target_pass_and_fail():
+    def table(scheme2, oracle):
+        values = {"input": 20.0, "classical:clahe": 22.0, "pienet:scheme2": scheme2, "pienet:oracle": oracle}
+        return [{"system": system, "unseen": {"mpsnr": value}} for system, value in values.items()]
+
+    assert [t["passed"] for t in targets(table(24.5, 25.5))] == [True, True, True]
+    assert [t["passed"] for t in targets(table(23.9, 25.5))] == [False, False, False]
+
+
+def test_preferred_images_come_from_train_photos_and_draws_are_repeatable(two_unseen_users):
+    data = ExperimentData(two_unseen_users[0], ExperimentSettings(seed=4))
+    train_targets = {row["target"] for row in data.layout.split_rows("train")}
+    draw = data.preferred_draw("cool", 5, 1)
+    assert len(draw) == 5 and {path.stem for path in draw} <= train_targets
+    assert all(path.parent.name == "cool" for path in draw)
+    assert draw == ExperimentData(two_unseen_users[0], ExperimentSettings(seed=4)).preferred_draw("cool", 5, 1)
+    assert draw != data.preferred_draw("cool", 5, 2)
+    negatives = data.negative_draw("cool", 5, 1)
+    assert len(negatives) == 15 and all(path.parent.name != "cool" for path in negatives)
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--counts", "1,x"], "expected a positive integer"),
+    (["--draws", "0"], "expected a positive integer"),
+])
+def test_bad_arguments_exit_2(two_unseen_users, tmp_path, extra, fragment, capsys):
+    data, checkpoint, _ = two_unseen_users
+    with pytest.raises(SystemExit) as exit_info:
+        main(["experiments", "--checkpoint", str(checkpoint), "--data", str(data), "--out", str(tmp_path), *extra])
+    assert exit_info.value.code == 2 and fragment in capsys.readouterr().err
+
+
+def test_a_stage_1_checkpoint_is_refused_with_exit_2(two_unseen_users, tmp_path, capsys):
+    data, _, stage1 = two_unseen_users
+    assert main(["experiments", "--checkpoint", str(stage1), "--data", str(data), "--out", str(tmp_path)]) == 2
+    assert "embedding network (stage 1)" in capsys.readouterr().err
+
+
+def _photo_folder(root, count=30):
+    """Random smooth photos, each its own scene (with these names, some fall in the test split)."""
+    rng = np.random.default_rng(0)
+    root.mkdir()
+    for index in range(count):
+        low = rng.uniform(0.1, 0.9, size=(4, 6, 3))
+        picture = Image.fromarray((low * 255).astype(np.uint8)).resize((72, 48), Image.BICUBIC)
+        picture.save(root / f"photo{index:02d}.jpg", quality=95)
+    return root
+
+
+def test_card_is_reproduced_and_a_changed_number_is_caught(two_unseen_users, tmp_path):
+    checkpoint = two_unseen_users[1]
+    photos = _photo_folder(tmp_path / "photos")
+    spec = ReplicationSpec(photo_limit=30, size=32, limit=2, users_per_group=1)
+    card = write_card(checkpoint, photos, tmp_path / "card.json", spec)
+    assert card["replication"]["users"] == [TEST_USERS[0]]  # the tiny model's own users are not in this dataset
+    loaded, loaded_spec = read_card(tmp_path / "card.json")
+    measured = measure(checkpoint, build_subset(photos, tmp_path / "subset", loaded_spec), loaded_spec)
+    assert differences(loaded, measured) == []
+    loaded["replication"]["metrics"]["mpsnr"] += 0.2
+    assert any(problem.startswith("mpsnr: card") for problem in differences(loaded, measured))
+    (tmp_path / "broken.json").write_text("{}")
+    with pytest.raises(CardError, match="not a readable model card"):
+        read_card(tmp_path / "broken.json")
+
+
+def test_card_command_writes_the_card(two_unseen_users, tmp_path, capsys):
+    photos = _photo_folder(tmp_path / "photos")
+    out = tmp_path / "card.json"
+    assert main(["card", "--checkpoint", str(two_unseen_users[1]), "--photos", str(photos), "--out", str(out),
+                 "--photo-limit", "30", "--size", "32"]) == 0
+    card = json.loads(out.read_text())
+    assert card["replication"]["metrics"]["mpsnr"] == pytest.approx(json.loads(capsys.readouterr().out)["mpsnr"])
+    assert card["checkpoint"]["config"]["pienet_size"] == 64 and card["replication"]["precision"] == "fp32"
+    assert torch.isfinite(torch.tensor(card["replication"]["metrics"]["mssim"]))

@@ -75,6 +75,7 @@ VAR_DIR = Path(os.environ.get("PIENET_VAR_DIR", BASE_DIR / "var")).resolve()
 # Apps the platform is made of; feature apps (participants, studies, demo) append themselves here.
 PROJECT_APPS = [
     "webapp.core",
+    "webapp.participants",
 ]
 
 INSTALLED_APPS = [
@@ -235,6 +236,7 @@ PIENET_PHOTOS_DIR = os.environ.get("PIENET_PHOTOS_DIR") or (str(_shared_photos) 
 PIENET_CHECKPOINT = os.environ.get("PIENET_CHECKPOINT", str(BASE_DIR / "checkpoints" / "pienet.pt"))
 PIENET_DEVICE = os.environ.get("PIENET_DEVICE", "auto")
 PIENET_THUMBNAIL_SIZE = env_int("PIENET_THUMBNAIL_SIZE", 384)
+PIENET_SCREEN_SIZE = env_int("PIENET_SCREEN_SIZE", 1280)
 PIENET_STALE_JOB_MINUTES = env_int("PIENET_STALE_JOB_MINUTES", 60)
 PIENET_HEALTH_PING_TIMEOUT = float(os.environ.get("PIENET_HEALTH_PING_TIMEOUT", "1.0"))
 

@@ -12,6 +12,7 @@ def serve_media(request, path):
 
 FEATURE_URLS = [
     path("", include("webapp.core.urls")),
+    path("", include("webapp.participants.urls")),
 ]
 
 urlpatterns = [

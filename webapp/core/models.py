@@ -49,6 +49,9 @@ class Photo(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     thumbnail = models.FileField(max_length=255, blank=True)
+    screen = models.FileField(
+        max_length=255, blank=True, help_text="Rendition for showing on a screen (long side PIENET_SCREEN_SIZE)."
+    )
     is_demo = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -70,6 +73,8 @@ class Job(models.Model):
 
     class Kind(models.TextChoices):
         ENHANCE = "enhance"
+        CANDIDATES = "candidates"
+        PREFERENCE = "preference"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -103,11 +108,16 @@ class Job(models.Model):
 
 
 class Enhancement(models.Model):
-    """A rendered result, unique per (photo content, model version, style, strength): computed once."""
+    """A rendered result, unique per (photo content, model version, style or vector, strength): computed once.
+
+    Named styles come from the checkpoint (`style`); any other preference vector (a participant's)
+    is identified by the SHA-256 of its float32 bytes (`vector_sha256`, with `style` left empty).
+    """
 
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="enhancements")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="enhancements")
-    style = models.CharField(max_length=100)
+    style = models.CharField(max_length=100, blank=True)
+    vector_sha256 = models.CharField(max_length=64, blank=True, default="")
     strength = models.DecimalField(max_digits=3, decimal_places=2)
     image = models.FileField(max_length=255)
     width = models.PositiveIntegerField()
@@ -118,9 +128,10 @@ class Enhancement(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["photo", "model_version", "style", "strength"], name="core_enhancement_cache_key"
+                fields=["photo", "model_version", "style", "vector_sha256", "strength"],
+                name="core_enhancement_cache_key_v2",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.photo} / {self.model_version.name} / {self.style} @ {self.strength}"
+        return f"{self.photo} / {self.model_version.name} / {self.style or self.vector_sha256[:12]} @ {self.strength}"

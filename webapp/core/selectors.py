@@ -25,9 +25,11 @@ def job_get(job_id) -> Job | None:
     return Job.objects.select_related("photo", "model_version").filter(pk=job_id).first()
 
 
-def enhancement_find(*, photo: Photo, model_version: ModelVersion, style: str, strength: Decimal) -> Enhancement | None:
+def enhancement_find(
+    *, photo: Photo, model_version: ModelVersion, style: str, strength: Decimal, vector_sha256: str = ""
+) -> Enhancement | None:
     return Enhancement.objects.filter(
-        photo=photo, model_version=model_version, style=style, strength=strength
+        photo=photo, model_version=model_version, style=style, vector_sha256=vector_sha256, strength=strength
     ).first()
 
 

@@ -4,6 +4,7 @@ Idempotency: a photo is identified by the SHA-256 of its bytes and a rendered re
 (photo, model version, style, strength), with a storage name derived from that key. A task that
 runs twice (a redelivery after a worker died, a retry) finds the work done and only records it.
 """
+import csv
 import hashlib
 import io
 import logging
@@ -12,6 +13,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -41,20 +43,20 @@ class ServiceError(Exception):
 # --- Storage helpers ------------------------------------------------------------------------
 
 
-def _encode_jpeg(pixels, quality: int = 92) -> bytes:
+def encode_jpeg(pixels, quality: int = 92) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(pixels)).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
 
 
-def _store_once(name: str, data: bytes) -> str:
+def store_once(name: str, data: bytes) -> str:
     """Save under a name derived from the content's key; a name already there is the same work."""
     if default_storage.exists(name):
         return name
     return default_storage.save(name, ContentFile(data))
 
 
-def _fit_within(pixels, longest_side: int):
+def fit_within(pixels, longest_side: int):
     height, width = pixels.shape[:2]
     scale = longest_side / max(height, width)
     if scale >= 1:
@@ -92,7 +94,7 @@ def photo_create(
     )
     if not source_path:
         extension = _EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
-        photo.image.name = _store_once(f"photos/{content_hash}.{extension}", data)
+        photo.image.name = store_once(f"photos/{content_hash}.{extension}", data)
     try:
         with transaction.atomic():
             photo.save()
@@ -118,16 +120,77 @@ def photo_import_file(*, path: Path, collection: str = "", is_demo: bool = False
 
 
 def photo_make_thumbnail(*, photo_id: int) -> None:
+    """Make the photo's renditions once: a thumbnail for grids and a screen-sized copy for viewing.
+
+    Both are derived from the content hash and size, so a second run (or a redelivered task) only
+    finds them in storage.
+    """
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is None:
         logger.warning("thumbnail_skipped_missing_photo", extra={"photo_id": photo_id})
         return
-    if photo.thumbnail and default_storage.exists(photo.thumbnail.name):
+    renditions = {"thumbnail": settings.PIENET_THUMBNAIL_SIZE, "screen": screen_size()}
+    missing = {
+        field: size for field, size in renditions.items()
+        if not (getattr(photo, field) and default_storage.exists(getattr(photo, field).name))
+    }
+    if not missing:
         return
-    size = settings.PIENET_THUMBNAIL_SIZE
-    pixels = _fit_within(load_image_uint8(selectors.photo_read_bytes(photo)), size)
-    name = _store_once(f"thumbnails/{photo.content_hash}_{size}.jpg", _encode_jpeg(pixels, quality=85))
-    Photo.objects.filter(pk=photo.pk).update(thumbnail=name)
+    original = load_image_uint8(selectors.photo_read_bytes(photo))
+    names = {
+        field: store_once(
+            f"{field}s/{photo.content_hash}_{size}.jpg", encode_jpeg(fit_within(original, size), quality=85)
+        )
+        for field, size in missing.items()
+    }
+    Photo.objects.filter(pk=photo.pk).update(**names)
+
+
+def screen_size() -> int:
+    """Long side of screen renditions: big enough for a phone or a laptop, far smaller than originals."""
+    return settings.PIENET_SCREEN_SIZE
+
+
+def photo_import_directory(*, directory: Path, progress=None) -> tuple[int, int, list[str]]:
+    """Reference every photo of a directory in place (manifest.csv when present, else image files).
+
+    Returns (created, already_there, problems); unreadable files are reported, not fatal.
+    `progress` wraps the list of files (a tqdm bar in the command).
+    """
+    sources = photo_directory_sources(directory)
+    created = existing = 0
+    problems = []
+    for path, collection in progress(sources) if progress else sources:
+        try:
+            _, is_new = photo_import_file(path=path, collection=collection)
+        except (ServiceError, OSError) as error:
+            problems.append(f"{path}: {error}")
+            continue
+        created += is_new
+        existing += not is_new
+    return created, existing, problems
+
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
+
+
+def photo_directory_sources(directory: Path) -> list[tuple[Path, str]]:
+    """(path, collection) pairs of a photo directory; the collection is the manifest's or the folder name."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ServiceError(f"{directory} is not a directory.")
+    manifest = directory / "manifest.csv"
+    if manifest.is_file():
+        with manifest.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        if rows and "file" not in rows[0]:
+            raise ServiceError(f"{manifest} has no 'file' column.")
+        return [(directory / row["file"], row.get("collection") or "") for row in rows]
+    return [
+        (path, path.parent.name if path.parent != directory else "")
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES
+    ]
 
 
 # --- Model registry -------------------------------------------------------------------------
@@ -195,22 +258,43 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
 # --- Jobs -----------------------------------------------------------------------------------
 
 
-def _job_progress(job: Job, percent: int) -> None:
-    Job.objects.filter(pk=job.pk).update(progress=percent, updated_at=timezone.now())
+def job_progress(*, job_id, percent: int) -> None:
+    Job.objects.filter(pk=job_id).update(progress=percent, updated_at=timezone.now())
 
 
-def _job_succeed(job: Job, enhancement: Enhancement) -> None:
+def job_start(*, job: Job, progress: int = 5) -> bool:
+    """Mark a job running (once more); False when it already finished, so a redelivered task stops."""
+    if job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED):
+        return False
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=job.started_at or timezone.now(),
+        progress=progress,
+        updated_at=timezone.now(),
+    )
+    return True
+
+
+def job_succeed(*, job: Job, result: dict) -> None:
     job.status = Job.Status.SUCCEEDED
     job.progress = 100
     job.finished_at = timezone.now()
-    job.result = {
-        "enhancement_id": enhancement.pk,
-        "image_url": default_storage.url(enhancement.image.name),
-        "width": enhancement.width,
-        "height": enhancement.height,
-        "seconds": enhancement.seconds,
-    }
+    job.result = result
     job.save(update_fields=["status", "progress", "finished_at", "result", "updated_at"])
+
+
+def _job_succeed(job: Job, enhancement: Enhancement) -> None:
+    job_succeed(
+        job=job,
+        result={
+            "enhancement_id": enhancement.pk,
+            "image_url": default_storage.url(enhancement.image.name),
+            "width": enhancement.width,
+            "height": enhancement.height,
+            "seconds": enhancement.seconds,
+        },
+    )
 
 
 def job_fail(*, job_id, error: BaseException) -> None:
@@ -254,7 +338,7 @@ def normalize_strength(value) -> Decimal:
 
 
 def enhancement_request(*, photo: Photo, style: str, strength) -> Job:
-    """Create a job for enhancing `photo` with the active model; queue it after the commit.
+    """Create a job for enhancing `photo` in a named style of the active model; queue it after the commit.
 
     A result already rendered for the same key completes the job at once, without a task.
     """
@@ -264,14 +348,38 @@ def enhancement_request(*, photo: Photo, style: str, strength) -> Job:
     if style not in version.styles:
         raise ServiceError(f"Unknown style {style!r}; model {version.name} offers: {', '.join(version.styles)}.")
     strength = normalize_strength(strength)
-    cached = selectors.enhancement_find(photo=photo, model_version=version, style=style, strength=strength)
+    return _enhancement_job(photo, version, {"style": style, "strength": str(strength)})
+
+
+def vector_sha256(vector) -> str:
+    """Cache key of a preference vector: the SHA-256 of its float32 little-endian bytes."""
+    return hashlib.sha256(np.asarray(vector, dtype="<f4").reshape(-1).tobytes()).hexdigest()
+
+
+def enhancement_request_vector(*, photo: Photo, vector, model_version: ModelVersion, strength=1) -> Job:
+    """Like `enhancement_request`, for any preference vector (a participant's) instead of a named style.
+
+    The vector only means something in the embedding space it was computed in, so the caller names
+    that model version rather than whichever is active now.
+    """
+    values = [float(value) for value in np.asarray(vector, dtype=np.float32).reshape(-1)]
+    expected = model_version.config.get("vector_dim")
+    if expected and len(values) != expected:
+        raise ServiceError(f"A preference vector for {model_version.name} has {expected} values, got {len(values)}.")
+    if not np.isfinite(values).all():
+        raise ServiceError("A preference vector must hold finite numbers.")
+    strength = normalize_strength(strength)
+    params = {"vector": values, "vector_sha256": vector_sha256(values), "strength": str(strength)}
+    return _enhancement_job(photo, model_version, params)
+
+
+def _enhancement_job(photo: Photo, version: ModelVersion, params: dict) -> Job:
+    cached = selectors.enhancement_find(
+        photo=photo, model_version=version, style=params.get("style", ""),
+        vector_sha256=params.get("vector_sha256", ""), strength=Decimal(params["strength"]),
+    )
     with transaction.atomic():
-        job = Job.objects.create(
-            kind=Job.Kind.ENHANCE,
-            photo=photo,
-            model_version=version,
-            params={"style": style, "strength": str(strength)},
-        )
+        job = Job.objects.create(kind=Job.Kind.ENHANCE, photo=photo, model_version=version, params=params)
         if cached is not None:
             _job_succeed(job, cached)
         else:
@@ -284,40 +392,39 @@ def enhancement_request(*, photo: Photo, style: str, strength) -> Job:
 def enhancement_job_run(*, job_id: str) -> None:
     """Worker side of `enhancement_request`. Safe to run more than once for the same job."""
     job = selectors.job_get(job_id)
-    if job is None or job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED):
+    if job is None or not job_start(job=job):
         return
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=job.started_at or timezone.now(),
-        progress=5,
-        updated_at=timezone.now(),
-    )
-    style, strength = job.params["style"], Decimal(job.params["strength"])
+    style, strength = job.params.get("style", ""), Decimal(job.params["strength"])
+    vector_key = job.params.get("vector_sha256", "")
     photo, version = job.photo, job.model_version
-    enhancement = selectors.enhancement_find(photo=photo, model_version=version, style=style, strength=strength)
+    enhancement = selectors.enhancement_find(
+        photo=photo, model_version=version, style=style, vector_sha256=vector_key, strength=strength
+    )
     if enhancement is None:
         enhancer = enhancer_for(version)
-        _job_progress(job, 30)
+        job_progress(job_id=job.pk, percent=30)
         image = load_image(selectors.photo_read_bytes(photo), max_pixels=settings.PIENET_MAX_UPLOAD_PIXELS)
-        _job_progress(job, 50)
+        job_progress(job_id=job.pk, percent=50)
+        vector = job.params["vector"] if vector_key else enhancer.style_vector(style)
         started = time.perf_counter()
-        output = enhancer.enhance(image, enhancer.style_vector(style), strength=float(strength))
+        output = enhancer.enhance(image, vector, strength=float(strength))
         seconds = time.perf_counter() - started
-        _job_progress(job, 90)
-        name = _store_once(
-            f"enhanced/{photo.content_hash}/{version.sha256[:16]}_{slugify(style)}_{strength}.jpg",
-            _encode_jpeg(output),
+        job_progress(job_id=job.pk, percent=90)
+        label = f"v{vector_key[:16]}" if vector_key else slugify(style)
+        name = store_once(
+            f"enhanced/{photo.content_hash}/{version.sha256[:16]}_{label}_{strength}.jpg", encode_jpeg(output)
         )
         enhancement, _ = Enhancement.objects.get_or_create(
             photo=photo,
             model_version=version,
             style=style,
+            vector_sha256=vector_key,
             strength=strength,
             defaults={"image": name, "width": output.shape[1], "height": output.shape[0], "seconds": seconds},
         )
         logger.info(
             "enhancement_rendered",
-            extra={"job_id": str(job.pk), "model_version": version.name, "style": style, "seconds": round(seconds, 3)},
+            extra={"job_id": str(job.pk), "model_version": version.name, "style": style or label,
+                   "seconds": round(seconds, 3)},
         )
     _job_succeed(job, enhancement)

@@ -6,6 +6,7 @@ from tqdm import tqdm
 
 from webapp.core import selectors, services
 from webapp.core.demo_photos import demo_photo_sources
+from webapp.core.signals import demo_seeded
 
 
 class Command(BaseCommand):
@@ -26,16 +27,19 @@ class Command(BaseCommand):
             raise CommandError(f"--photos-dir {photos_dir} is not a directory.", returncode=2)
         sources = demo_photo_sources(photos_dir, count)
         created = 0
+        photos = []
         for path, collection in tqdm(sources, desc="demo photos", unit="photo", disable=None):
             try:
-                _, is_new = services.photo_import_file(path=path, collection=collection, is_demo=True)
+                photo, is_new = services.photo_import_file(path=path, collection=collection, is_demo=True)
             except services.ServiceError as error:
                 self.stderr.write(f"Skipped {path}: {error}")
                 continue
             created += is_new
+            photos.append(photo)
         origin = photos_dir or "scikit-image samples"
         self.stdout.write(f"Demo photos: {created} new, {len(sources) - created} already there (from {origin}).")
         self._seed_model(Path(checkpoint))
+        demo_seeded.send(sender=self.__class__, photos=photos, stdout=self.stdout)
 
     def _seed_model(self, checkpoint: Path) -> None:
         active = selectors.active_model_version()

@@ -1,0 +1,132 @@
+"""Read-side queries of the participant flow."""
+import csv
+from collections import defaultdict
+
+from django.db.models import Count, Q, QuerySet
+
+from webapp.core.models import Job, ModelVersion, Photo
+from webapp.participants.models import Candidate, Participant, PickingRound, PickSet, PreferenceVector, SetItem
+
+
+def picking_round_get(slug: str) -> PickingRound | None:
+    return PickingRound.objects.filter(slug=slug).first()
+
+
+def picking_round_list_open() -> QuerySet[PickingRound]:
+    return PickingRound.objects.filter(is_open=True)
+
+
+def participant_get(participant_id, picking_round: PickingRound) -> Participant | None:
+    if not participant_id:
+        return None
+    return Participant.objects.filter(pk=participant_id, picking_round=picking_round).first()
+
+
+def participant_pick_count(participant: Participant) -> int:
+    return SetItem.objects.filter(pick_set__participant=participant, liked=True).count()
+
+
+def open_set(participant: Participant) -> PickSet | None:
+    return participant.sets.filter(submitted_at__isnull=True).first()
+
+
+def set_items(pick_set: PickSet) -> QuerySet[SetItem]:
+    return pick_set.items.order_by("position")
+
+
+def item_for_participant(participant: Participant, token: str) -> SetItem | None:
+    return (
+        SetItem.objects.select_related("pick_set", "candidate")
+        .filter(token=token, pick_set__participant=participant)
+        .first()
+    )
+
+
+def eligible_candidates(model_version: ModelVersion | None) -> QuerySet[Candidate]:
+    """Candidates a set may show. With an active model, only those embedded by it (so every pick
+    counts towards the vector) — unless none are, in which case picking still works on renderings."""
+    ready = Candidate.objects.exclude(image="").exclude(thumbnail="")
+    if model_version is not None:
+        embedded = ready.filter(embedding_model_version=model_version)
+        if embedded.exists():
+            return embedded
+    return ready
+
+
+def shown_candidate_ids(participant: Participant) -> set[int]:
+    return set(SetItem.objects.filter(pick_set__participant=participant).values_list("candidate_id", flat=True))
+
+
+def picked_photo_ids(participant: Participant) -> set[int]:
+    return set(
+        SetItem.objects.filter(pick_set__participant=participant, liked=True).values_list("photo_id", flat=True)
+    )
+
+
+def shown_photo_ids(participant: Participant) -> set[int]:
+    return set(SetItem.objects.filter(pick_set__participant=participant).values_list("photo_id", flat=True))
+
+
+def photos_with_screen() -> QuerySet[Photo]:
+    return Photo.objects.exclude(screen="")
+
+
+def labelled_items(participant: Participant) -> QuerySet[SetItem]:
+    """Decided items (picks and non-picks) with what the vector computation needs."""
+    return SetItem.objects.filter(pick_set__participant=participant, liked__isnull=False).select_related("candidate")
+
+
+def preference_job(participant: Participant, model_version: ModelVersion | None = None) -> Job | None:
+    """The newest preference job of this participant (for one model version) that did not fail."""
+    jobs = Job.objects.filter(kind=Job.Kind.PREFERENCE, params__participant=str(participant.pk))
+    if model_version is not None:
+        jobs = jobs.filter(model_version=model_version)
+    return jobs.exclude(status=Job.Status.FAILED).order_by("-created_at").first()
+
+
+def finished_participants_without_vector(model_version: ModelVersion, picking_round: PickingRound | None = None):
+    participants = Participant.objects.filter(finished_at__isnull=False).exclude(vectors__model_version=model_version)
+    return participants.filter(picking_round=picking_round) if picking_round is not None else participants
+
+
+def latest_preference(participant: Participant) -> PreferenceVector | None:
+    return participant.vectors.select_related("model_version").prefetch_related("previews__job", "previews__photo").first()
+
+
+def candidate_counts() -> dict:
+    counts = Candidate.objects.aggregate(
+        total=Count("id"), embedded=Count("id", filter=Q(embedding__isnull=False)),
+    )
+    counts["photos"] = Candidate.objects.values("photo").distinct().count()
+    return counts
+
+
+def label_matrix(picking_round: PickingRound | None = None) -> tuple[list[str], list[tuple[str, dict[str, int]]]]:
+    """Candidate × participant labels: 1 = picked, 0 = shown but not picked; absent = never decided.
+
+    A candidate shown to one participant more than once counts as liked if it was ever picked.
+    Returns (participant pseudonyms, [(candidate label, {pseudonym: label})]).
+    """
+    items = SetItem.objects.filter(liked__isnull=False).select_related(
+        "candidate__photo", "candidate__model_version", "pick_set__participant"
+    )
+    if picking_round is not None:
+        items = items.filter(pick_set__participant__picking_round=picking_round)
+    rows: dict[int, tuple[str, dict[str, int]]] = {}
+    participants: set[str] = set()
+    for item in items.iterator(chunk_size=2000):
+        pseudonym = item.pick_set.participant.pseudonym
+        participants.add(pseudonym)
+        _, labels = rows.setdefault(item.candidate_id, (item.candidate.label, defaultdict(int)))
+        labels[pseudonym] = max(labels[pseudonym], int(item.liked))
+    return sorted(participants), [rows[key] for key in sorted(rows)]
+
+
+def write_label_matrix_csv(stream, picking_round: PickingRound | None = None) -> int:
+    """Write the label matrix as CSV (first column the candidate); returns the number of rows."""
+    pseudonyms, rows = label_matrix(picking_round)
+    writer = csv.writer(stream)
+    writer.writerow(["candidate", *pseudonyms])
+    for label, labels in rows:
+        writer.writerow([label, *(labels.get(name, "") for name in pseudonyms)])
+    return len(rows)

@@ -72,12 +72,11 @@ def test_seed_demo_adds_a_demo_round(tmp_path, django_capture_on_commit_callback
 
     photos_dir = write_photo_dir(tmp_path / "photos", ["kodak24", "bsd100"])
     arguments = ["--photos-dir", str(photos_dir), "--count", "2", "--checkpoint", str(tmp_path / "none.pt")]
-    call_command("seed_demo", *arguments)
-    call_command("seed_demo", *arguments)  # again: still one round
-    assert PickingRound.objects.filter(slug="demo").count() == 1
-    assert "make_candidates --styles demo" in capsys.readouterr().out
     with django_capture_on_commit_callbacks(execute=False):
-        call_command("make_candidates", "--styles", "demo")
+        call_command("seed_demo", *arguments)
+        call_command("seed_demo", *arguments)  # again: still one round and one rendering job
+    assert PickingRound.objects.filter(slug="demo").count() == 1
+    assert "/take-part/demo/: rendering its images" in capsys.readouterr().out
     job = Job.objects.get(kind=Job.Kind.CANDIDATES)
     assert len(job.params["photo_ids"]) == 2 and len(job.params["retouch_styles"]) == 8
     services.candidates_render_retouch(job_id=str(job.pk))

@@ -1,10 +1,12 @@
 """Demo content of the participant flow: a picking round for `manage.py seed_demo` / `make demo`.
 
-Candidates are not queued here: the demo's single worker (solo pool) would be busy rendering them
-while the site's health check pings it. `manage.py make_candidates --styles demo` renders them.
+The first seeding queues the round's candidates: the demo photos in a few quick retouching styles
+(embedded by the active model when there is one). PieNet renderings are left to `manage.py
+make_candidates`, since the demo's single worker would be busy with them for minutes.
 """
 from django.dispatch import receiver
 
+from webapp.core.models import Job
 from webapp.core.signals import demo_seeded
 from webapp.participants import services
 from webapp.participants.models import Candidate, PickingRound
@@ -22,13 +24,13 @@ DEMO_CONSENT = (
 
 @receiver(demo_seeded)
 def seed_demo_round(sender, photos, stdout, **kwargs):
-    """Create the demo round once; say how to render its candidates while there are none."""
+    """Create the demo round once and, while there are no candidates, queue the demo's own."""
     if not PickingRound.objects.filter(slug=DEMO_SLUG).exists():
         services.picking_round_create(
             slug=DEMO_SLUG, title="Which photos do you like?", consent_text=DEMO_CONSENT, min_picks=5,
             max_picks=12, set_size=6,
         )
-    if not Candidate.objects.exists():
-        stdout.write(
-            f"Demo round /take-part/{DEMO_SLUG}/ has no images yet: run `manage.py make_candidates --styles demo`."
-        )
+    rendering = Job.objects.filter(kind=Job.Kind.CANDIDATES, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+    if photos and not Candidate.objects.exists() and not rendering.exists():
+        job = services.candidates_request(photos=list(photos), retouch_styles=DEMO_STYLES, pienet=False)
+        stdout.write(f"Demo round /take-part/{DEMO_SLUG}/: rendering its images (job {job.pk}).")

@@ -266,17 +266,27 @@ def auto_correct(img: np.ndarray, key: float = 0.18, wb_strength: float = 1.0,
 # Spatial filters
 # ---------------------------------------------------------------------------------------------
 
+def _shrink_channel(channel: np.ndarray, factor: int) -> np.ndarray:
+    """Box-average a float channel down by ``factor``: large filters then run on far fewer pixels."""
+    height, width = channel.shape
+    small_size = (max(1, width // factor), max(1, height // factor))
+    return np.asarray(Image.fromarray(channel.astype(np.float32)).resize(small_size, Image.BOX))
+
+
+def _enlarge_channel(channel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear float up-sampling back to ``shape`` (height, width)."""
+    height, width = shape
+    return np.asarray(Image.fromarray(channel).resize((width, height), Image.BILINEAR), dtype=np.float32)
+
+
 def smooth(channel: np.ndarray, sigma_fraction: float) -> np.ndarray:
     """Gaussian blur with sigma = ``sigma_fraction`` x short side, computed on a reduced copy."""
-    height, width = channel.shape
-    sigma = sigma_fraction * min(height, width)
+    sigma = sigma_fraction * min(channel.shape)
     factor = max(1, int(sigma // 2))
     if factor == 1:
         return ndimage.gaussian_filter(channel, sigma, mode="reflect").astype(np.float32)
-    small_size = (max(1, width // factor), max(1, height // factor))
-    small = np.asarray(Image.fromarray(channel.astype(np.float32)).resize(small_size, Image.BOX))
-    small = ndimage.gaussian_filter(small, sigma / factor, mode="reflect")
-    return np.asarray(Image.fromarray(small).resize((width, height), Image.BILINEAR), dtype=np.float32)
+    small = ndimage.gaussian_filter(_shrink_channel(channel, factor), sigma / factor, mode="reflect")
+    return _enlarge_channel(small, channel.shape)
 
 
 def box_mean(channel: np.ndarray, radius: int) -> np.ndarray:
@@ -289,19 +299,13 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     Computed as the *fast* guided filter (He & Sun, 2015): the linear coefficients are estimated
     on a copy reduced so the box radius is ~4 px, then up-sampled; the guide keeps full detail.
     """
-    height, width = guide.shape
     factor = max(1, radius // 4)
-    small_size = (max(1, width // factor), max(1, height // factor))
 
     def reduce(channel):
-        if factor == 1:
-            return channel
-        return np.asarray(Image.fromarray(channel.astype(np.float32)).resize(small_size, Image.BOX))
+        return channel if factor == 1 else _shrink_channel(channel, factor)
 
     def enlarge(channel):
-        if factor == 1:
-            return channel
-        return np.asarray(Image.fromarray(channel).resize((width, height), Image.BILINEAR))
+        return channel if factor == 1 else _enlarge_channel(channel, guide.shape)
 
     small_guide, small_source = reduce(guide), reduce(source)
     small_radius = max(1, radius // factor)

@@ -10,7 +10,9 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-TEST_STATE_DIR = Path(tempfile.gettempdir()) / f"pienet-tests-{os.getuid()}"
+# PIENET_TEST_INSTANCE keeps concurrent suites on one machine apart (own state folder and test database).
+TEST_INSTANCE = os.environ.get("PIENET_TEST_INSTANCE", "")
+TEST_STATE_DIR = Path(tempfile.gettempdir()) / f"pienet-tests-{os.getuid()}{'-' + TEST_INSTANCE if TEST_INSTANCE else ''}"
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-django-checks-0123456789")
 os.environ.setdefault("PIENET_VAR_DIR", str(TEST_STATE_DIR / "var"))
 
@@ -35,6 +37,8 @@ from webapp.settings import DATABASES, STORAGES  # noqa: E402
 
 if POSTGRES_AVAILABLE:
     DATABASES["default"] = dj_database_url.parse(POSTGRES_TEST_URL)  # noqa: F405
+    if TEST_INSTANCE:
+        DATABASES["default"]["TEST"] = {"NAME": f"test_pienet_{TEST_INSTANCE}"}
 else:
     # A file, not memory, so that worker processes started by tests see the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(TEST_STATE_DIR / "test.sqlite3")}

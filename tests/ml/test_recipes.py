@@ -5,10 +5,10 @@ from ml.cli import _parse, build_parser, main
 from ml.recipes import builtin_recipes, load_recipe
 
 # The reference model's training commands, exactly as the coordinator ran them (issue 7).
-CPU_STAGE_1 = ("train-embedding --data D --out O --embed-size 128 --batch-size 32 --steps 300 --workers 2 "
-               "--save-every 100 --log-every 10 --seed 0")
-CPU_STAGE_2 = ("train-pienet --data D --embedding E --out O --pienet-size 128 --batch-size 8 --steps 900 "
-               "--workers 2 --save-every 50 --log-every 10 --seed 0")
+CPU_STAGE_1 = ("train-embedding --data D --out O --embed-size 64 --batch-size 32 --steps 1800 --lr 3e-4 "
+               "--workers 1 --save-every 100 --log-every 20 --seed 0")
+CPU_STAGE_2 = ("train-pienet --data D --embedding E --out O --pienet-size 128 --batch-size 8 --steps 2400 "
+               "--lr 3e-4 --workers 1 --save-every 100 --log-every 20 --seed 0")
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_builtin_recipes_are_found_by_name_with_or_without_suffix():
 
 def test_explicit_flags_override_the_recipe(data_dirs):
     args = _parse(_argv("train-embedding --steps 5 --recipe cpu --data D --out O --seed 3", data_dirs))[1]
-    assert (args.steps, args.seed, args.embed_size, args.batch_size) == (5, 3, 128, 32)
+    assert (args.steps, args.seed, args.embed_size, args.batch_size) == (5, 3, 64, 32)
 
 
 @pytest.mark.parametrize("text, fragment", [

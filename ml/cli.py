@@ -1,5 +1,5 @@
 """``python -m ml <command>``: train-embedding, train-pienet, train, personalize, enhance, evaluate, experiments,
-card.
+finetune, card.
 
 Bad arguments and unreadable inputs end with a one-line message and exit status 2; Ctrl-C during training saves
 a checkpoint and exits with 130.
@@ -181,6 +181,17 @@ def build_parser(recipe=None) -> argparse.ArgumentParser:
                              help="Adam steps of the oracle vector fit (default 60)")
     experiments.add_argument("--seed", type=int, default=0)
 
+    finetune = commands.add_parser("finetune", help="retrain on collected labels (a label dataset): both stages "
+                                                    "from a checkpoint or from scratch, then held-out AUC/PSNR")
+    finetune.add_argument("--labels", type=_existing_dir, required=True, help="label dataset (ml/data/labels.py)")
+    finetune.add_argument("--out", type=Path, required=True, help="output directory for checkpoint and metrics")
+    finetune.add_argument("--base", type=_existing_file,
+                          help="checkpoint to fine-tune; from scratch it only gives the sizes and named styles")
+    finetune.add_argument("--from-scratch", action="store_true", help="fresh networks instead of the base's weights")
+    finetune.add_argument("--recipe-json", default="{}",
+                          help='recipe overrides as JSON, e.g. \'{"pienet": {"steps": 2000}}\'')
+    finetune.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
     card = commands.add_parser("card", help="replication numbers of a checkpoint on a small fixed photo subset")
     card.add_argument("--checkpoint", type=_existing_file, required=True, help="model checkpoint (.pt)")
     card.add_argument("--photos", type=_existing_dir, required=True, help="photo root (shared/data/photos)")
@@ -341,6 +352,23 @@ def _experiments(args) -> None:
     print(json.dumps({"report": str(args.out / "report.md"), "targets": results["targets"]}, indent=2))
 
 
+def _finetune(args) -> None:
+    from ml.data.labels import LabelDataset
+    from ml.inference import Enhancer
+    from ml.label_evaluation import evaluate_heldout
+    from ml.training.finetune import FinetuneRecipe, finetune
+
+    overrides = json.loads(args.recipe_json)
+    if not isinstance(overrides, dict):
+        raise ValueError("--recipe-json must be a JSON object.")
+    recipe = FinetuneRecipe.from_dict({**overrides, "from_scratch": args.from_scratch})
+    result = finetune(args.labels, args.out, recipe, base_checkpoint=args.base, device=args.device)
+    metrics = evaluate_heldout(Enhancer.from_checkpoint(result.checkpoint, device=args.device),
+                               LabelDataset.open(args.labels), result.split)
+    metrics.pop("per_participant")
+    print(json.dumps({"checkpoint": str(result.checkpoint), "styles": result.styles, "heldout": metrics}, indent=2))
+
+
 def _card(args) -> None:
     from ml.experiments.replication import ReplicationSpec, write_card
 
@@ -351,7 +379,7 @@ def _card(args) -> None:
 
 COMMANDS = {"train-embedding": _train_embedding, "train-pienet": _train_pienet, "train": _train,
             "personalize": _personalize, "enhance": _enhance, "evaluate": _evaluate, "experiments": _experiments,
-            "card": _card}
+            "finetune": _finetune, "card": _card}
 
 
 def _parse(argv) -> tuple[argparse.ArgumentParser, argparse.Namespace]:

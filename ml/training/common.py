@@ -114,11 +114,13 @@ class MetricsLog:
 
 def run_steps(*, stage: str, dataset, recipe: TrainingRecipe,
               train_step: Callable[[object, int], dict[str, torch.Tensor]], save: Callable[[int], None],
-              start_step: int, out_dir: Path, context: DistributedContext) -> int:
+              start_step: int, out_dir: Path, context: DistributedContext,
+              on_step: Callable[[int, dict[str, torch.Tensor]], None] | None = None) -> int:
     """The loop of both stages: batches come from ``dataset`` through :class:`StepBatchSampler` (starting at
     ``start_step``); ``train_step(batch, step)`` returns loss terms; every ``log_every`` steps their values and
     the throughput go to metrics.jsonl; ``save(step)`` runs every ``save_every`` steps, at the end, and on
-    Ctrl-C (then :class:`TrainingInterrupted` is raised)."""
+    Ctrl-C (then :class:`TrainingInterrupted` is raised). ``on_step(step, terms)`` runs after every step (a
+    caller's progress report; an exception it raises stops the run without saving)."""
     total_steps, batch_size = recipe.steps, recipe.batch_size
     log_every, save_every = recipe.log_every, recipe.save_every
     sampler = StepBatchSampler(len(dataset), batch_size, recipe.seed, start_step, context.rank, context.world_size)
@@ -144,6 +146,8 @@ def run_steps(*, stage: str, dataset, recipe: TrainingRecipe,
                 window_start, window_steps = time.perf_counter(), 0
             if step % save_every == 0 and step < total_steps and context.is_main:
                 save(step)
+            if on_step is not None:
+                on_step(step, terms)
     except KeyboardInterrupt:
         progress.close()
         if context.is_main:

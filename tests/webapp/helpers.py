@@ -26,8 +26,8 @@ def jpeg_bytes(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
-def write_checkpoint(path: Path, seed: int, with_pienet: bool = True) -> Path:
-    """A real PieNet checkpoint with tiny sizes and random weights, through the ML public API."""
+def write_checkpoint(path: Path, seed: int, with_pienet: bool = True, styles=STYLE_NAMES) -> Path:
+    """A real PieNet checkpoint with tiny sizes and random weights (named `styles`), through the ML public API."""
     import torch
 
     from ml.checkpoint import save_checkpoint
@@ -39,9 +39,9 @@ def write_checkpoint(path: Path, seed: int, with_pienet: bool = True) -> Path:
     config = ModelConfig(
         embed_size=32, pienet_size=32, vector_dim=16, preference_channels=8, decoder_channels=(16, 8, 8)
     )
-    vectors = torch.nn.functional.normalize(torch.randn(len(STYLE_NAMES), config.vector_dim), dim=1)
+    vectors = torch.nn.functional.normalize(torch.randn(len(styles), config.vector_dim), dim=1)
     pienet = PieNet(config) if with_pienet else None
-    save_checkpoint(path, EmbeddingNet(config), pienet, config, list(STYLE_NAMES), vectors,
+    save_checkpoint(path, EmbeddingNet(config), pienet, config, list(styles), vectors,
                     metadata={"metrics": {"test_psnr": 20.0 + seed}}, half=True)
     return path
 

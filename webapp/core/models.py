@@ -1,6 +1,7 @@
 """Platform data: photos, the model registry, jobs the browser polls, and cached enhancements."""
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -21,6 +22,17 @@ class ModelVersion(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        help_text="The model this version was retrained from (empty: trained outside the platform or from scratch).",
+    )
+    recipe = models.JSONField(default=dict, blank=True, help_text="Training settings of a retrained version.")
+    data_snapshot = models.JSONField(
+        default=dict, blank=True, help_text="Which labels a retrained version learned from, with their counts."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 
@@ -32,6 +44,40 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """Who trained, promoted or rolled back which model, and when. Written by services, never edited."""
+
+    class Action(models.TextChoices):
+        TRAINING_REQUESTED = "training_requested"
+        TRAINING_SUCCEEDED = "training_succeeded"
+        TRAINING_FAILED = "training_failed"
+        TRAINING_CANCELLED = "training_cancelled"
+        CANCEL_REQUESTED = "cancel_requested"
+        PROMOTED = "promoted"
+        ROLLED_BACK = "rolled_back"
+
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(
+        max_length=150, help_text="Kept when the account is deleted; 'system' for automatic actions."
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    previous_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The version that was active before a promotion or rollback.",
+    )
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
 
 
 class Photo(models.Model):
@@ -75,6 +121,7 @@ class Job(models.Model):
         ENHANCE = "enhance"
         CANDIDATES = "candidates"
         PREFERENCE = "preference"
+        RECOMPUTE = "recompute", "Recompute vectors for a model"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -26,7 +26,8 @@ from PIL import Image
 from ml.images import ImageError, load_image, load_image_uint8, resize_image, to_uint8
 from webapp.core import selectors
 from webapp.core.model_runtime import ModelUnavailable, enhancer_for
-from webapp.core.models import Enhancement, Job, ModelVersion, Photo
+from webapp.core.models import AuditEvent, Enhancement, Job, ModelVersion, Photo
+from webapp.core.signals import model_activated
 
 logger = logging.getLogger(__name__)
 
@@ -237,22 +238,68 @@ def model_version_register(
     return version, created
 
 
-def model_version_activate(*, version: ModelVersion) -> ModelVersion:
+def model_version_activate(*, version: ModelVersion, actor=None, **details) -> ModelVersion:
     """Make `version` the only active one, in one transaction (the previous one becomes retired).
 
     Jobs already queued keep the version they pinned; workers load the new one with its first job.
+    The switch is audited as a promotion (from candidate) or a rollback (to a retired version), with
+    `actor` (None: the command line, or 'system' when `details` say automatic=True).
+    After the commit `model_activated` tells feature apps (participants recompute their vectors).
     """
     with transaction.atomic():
-        list(ModelVersion.objects.select_for_update().filter(Q(status=ModelVersion.Status.ACTIVE) | Q(pk=version.pk)))
+        locked = list(
+            ModelVersion.objects.select_for_update().filter(Q(status=ModelVersion.Status.ACTIVE) | Q(pk=version.pk))
+        )
+        previous = next((row for row in locked if row.status == ModelVersion.Status.ACTIVE), None)
+        target = next(row for row in locked if row.pk == version.pk)
         ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
             status=ModelVersion.Status.RETIRED
         )
         ModelVersion.objects.filter(pk=version.pk).exclude(status=ModelVersion.Status.ACTIVE).update(
             status=ModelVersion.Status.ACTIVE, activated_at=timezone.now()
         )
+        if target.status != ModelVersion.Status.ACTIVE:
+            action = {
+                ModelVersion.Status.CANDIDATE: AuditEvent.Action.PROMOTED,
+                ModelVersion.Status.RETIRED: AuditEvent.Action.ROLLED_BACK,
+            }[target.status]
+            audit_record(action=action, actor=actor, model_version=target, previous_version=previous, **details)
+            transaction.on_commit(  # robust: a receiver's error is logged, the committed switch stands
+                lambda: model_activated.send(sender=ModelVersion, version=version, previous=previous), robust=True
+            )
     version.refresh_from_db()
     logger.info("model_activated", extra={"model_version": version.name, "sha256": version.sha256})
     return version
+
+
+def model_version_promote(*, version: ModelVersion, actor=None, **details) -> ModelVersion:
+    """Serve a candidate (a newly registered or retrained version)."""
+    if version.status != ModelVersion.Status.CANDIDATE:
+        raise ServiceError(f"{version.name} is {version.status}, not a candidate; only candidates are promoted.")
+    return model_version_activate(version=version, actor=actor, **details)
+
+
+def model_version_rollback(*, version: ModelVersion, actor=None) -> ModelVersion:
+    """Serve again a version that served before (its files are kept, its vectors too)."""
+    if version.status == ModelVersion.Status.ACTIVE:
+        raise ServiceError(f"{version.name} is the active model already.")
+    if version.status != ModelVersion.Status.RETIRED or version.activated_at is None:
+        raise ServiceError(f"{version.name} never served; roll back only to a version that was active (promote a "
+                           "candidate instead).")
+    return model_version_activate(version=version, actor=actor)
+
+
+def audit_record(*, action: str, actor=None, model_version: ModelVersion | None = None,
+                 previous_version: ModelVersion | None = None, **details) -> AuditEvent:
+    """Append to the audit log; an action without a person is the command line's or the system's."""
+    if actor is not None:
+        name = actor.get_username()
+    else:
+        name = "system" if details.get("automatic") else "command line"
+    return AuditEvent.objects.create(
+        action=action, actor=actor, actor_name=name, model_version=model_version,
+        previous_version=previous_version, details=details,
+    )
 
 
 # --- Jobs -----------------------------------------------------------------------------------

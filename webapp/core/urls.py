@@ -3,7 +3,6 @@ from django.urls import path
 from webapp.core import apis, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("photos/<int:photo_id>/original", views.photo_original, name="photo-original"),
     path("api/photos/", apis.PhotoListApi.as_view(), name="api-photos"),

@@ -1,23 +1,13 @@
-"""Server-rendered pages and the health endpoint."""
+"""The health endpoint and originals of imported photos (the home page is the demo app's landing page)."""
 import mimetypes
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from webapp.core import selectors
 from webapp.core.health import health_report
-
-
-@require_GET
-def home(request):
-    context = {
-        "active_model": selectors.active_model_version(),
-        "demo_photos": selectors.photo_list(demo_only=True).exclude(thumbnail="")[:8],
-    }
-    return render(request, "core/home.html", context)
 
 
 @require_GET

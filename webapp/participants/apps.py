@@ -8,3 +8,4 @@ class ParticipantsConfig(AppConfig):
 
     def ready(self):
         from webapp.participants import demo  # noqa: F401  (connects the demo_seeded receiver)
+        from webapp.participants import receivers  # noqa: F401  (connects the model_activated receiver)

@@ -98,10 +98,15 @@ class PickingRound(models.Model):
     max_picks = models.PositiveSmallIntegerField(default=20)
     set_size = models.PositiveSmallIntegerField(default=8, help_text="Images in one set (grid).")
     scheme = models.CharField(max_length=16, choices=Scheme.choices, default=Scheme.MEAN)
-    preview_count = models.PositiveSmallIntegerField(default=3, help_text="Photos enhanced for the preview.")
+    preview_count = models.PositiveSmallIntegerField(
+        default=3, help_text="Photos enhanced for the preview (0: none, e.g. when a study's trials follow)."
+    )
     completion_url = models.URLField(blank=True, help_text="Where to send people at the end (e.g. Prolific's).")
     is_open = models.BooleanField(default=True)
     studies_ref = models.CharField(max_length=100, blank=True, help_text="Reserved for the studies app.")
+    pool_photos = models.ManyToManyField(
+        Photo, blank=True, related_name="+", help_text="Photos sets are drawn from; empty: every photo with candidates."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,7 +116,6 @@ class PickingRound(models.Model):
                 condition=Q(min_picks__gte=1) & Q(max_picks__gte=models.F("min_picks")), name="participants_pick_range"
             ),
             models.CheckConstraint(condition=Q(set_size__gte=2), name="participants_set_size"),
-            models.CheckConstraint(condition=Q(preview_count__gte=1), name="participants_preview_count"),
         ]
 
     def __str__(self) -> str:

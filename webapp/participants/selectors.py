@@ -2,10 +2,12 @@
 import csv
 from collections import defaultdict
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from webapp.core.models import Job, ModelVersion, Photo
-from webapp.participants.models import Candidate, Participant, PickingRound, PickSet, PreferenceVector, SetItem
+from webapp.participants.models import (
+    Candidate, Participant, PickingRound, PickSet, PreferenceVector, PreviewItem, SetItem,
+)
 
 
 def picking_round_get(slug: str) -> PickingRound | None:
@@ -90,7 +92,13 @@ def finished_participants_without_vector(model_version: ModelVersion, picking_ro
 
 
 def latest_preference(participant: Participant) -> PreferenceVector | None:
-    return participant.vectors.select_related("model_version").prefetch_related("previews__job", "previews__photo").first()
+    """The newest vector the participant saw previews of (vectors recomputed after a model switch have
+    none), else the newest."""
+    has_previews = Exists(PreviewItem.objects.filter(preference=OuterRef("pk")))
+    return (
+        participant.vectors.select_related("model_version").prefetch_related("previews__job", "previews__photo")
+        .order_by(has_previews.desc(), "-created_at").first()
+    )
 
 
 def candidate_counts() -> dict:

@@ -80,7 +80,7 @@ def candidates_request(*, photos: list[Photo], retouch_styles: list[str], pienet
     return job
 
 
-def _candidate_source(photo: Photo) -> np.ndarray:
+def candidate_source(photo: Photo) -> np.ndarray:
     """The photo at candidate size, from its screen rendition when there is one (cheaper to decode)."""
     if photo.screen:
         with default_storage.open(photo.screen.name, "rb") as handle:
@@ -118,7 +118,7 @@ def candidates_render_retouch(*, job_id: str) -> bool:
     for photo in photos:
         existing = set(Candidate.objects.filter(photo=photo, kind=Candidate.Kind.RETOUCH).values_list("style", flat=True))
         todo = [name for name in styles if name not in existing]
-        source = _candidate_source(photo).astype(np.float32) / 255 if todo else None
+        source = candidate_source(photo).astype(np.float32) / 255 if todo else None
         for name in todo:
             output = STYLES[name](source)
             image, thumbnail = _store_candidate_images(photo, _candidate_key(photo.content_hash, "retouch", name), output)
@@ -161,7 +161,7 @@ def candidates_render_pienet_and_embed(*, job_id: str) -> None:
         )
         todo = [name for name in styles if name not in existing]
         if todo:
-            source = _candidate_source(photo)
+            source = candidate_source(photo)
             outputs = enhancer.enhance_batch([source] * len(todo), todo)
             for name, output in zip(todo, outputs):
                 key = _candidate_key(photo.content_hash, "pienet", version.sha256, name)
@@ -273,7 +273,10 @@ def _choose_set_candidates(participant: Participant, set_size: int, rng: random.
     """Distinct photos, one candidate each, styles as varied as possible; candidates this participant
     has not seen come first (re-shown only when the pool runs out)."""
     version = core_selectors.active_model_version()
-    pool = list(selectors.eligible_candidates(version).values_list("pk", "photo_id", "style"))
+    eligible = selectors.eligible_candidates(version)
+    if participant.picking_round.pool_photos.exists():
+        eligible = eligible.filter(photo__in=participant.picking_round.pool_photos.all())
+    pool = list(eligible.values_list("pk", "photo_id", "style"))
     seen = selectors.shown_candidate_ids(participant)
     rng.shuffle(pool)
     pool.sort(key=lambda row: row[0] in seen)  # stable: unseen first, shuffled within each group
@@ -373,9 +376,10 @@ def participant_finish(*, participant: Participant) -> Job | None:
         return preference_request(participant=participant)
 
 
-def preference_request(*, participant: Participant) -> Job | None:
-    """Queue (once per model version) the preference-vector job for the active model; None without one."""
-    version = core_selectors.active_model_version()
+def preference_request(*, participant: Participant, model_version: ModelVersion | None = None) -> Job | None:
+    """Queue (once per model version) the preference-vector job for `model_version` (default: the active
+    model; a study names the version it is pinned to); None without one."""
+    version = model_version or core_selectors.active_model_version()
     if version is None:
         return None
     existing = selectors.preference_job(participant, version)
@@ -398,49 +402,97 @@ def preference_compute(*, job_id: str, rng: random.Random | None = None) -> None
     if job is None or not core_services.job_start(job=job):
         return
     participant = Participant.objects.select_related("picking_round").get(pk=job.params["participant"])
-    version = job.model_version
-    picking_round = participant.picking_round
+    started = time.perf_counter()
+    with transaction.atomic():
+        preference = preference_vector_store(participant=participant, model_version=job.model_version, job=job)
+        core_services.job_progress(job_id=job.pk, percent=50)
+        previews = _request_previews(preference, participant.picking_round.preview_count, rng or random.Random())
+    core_services.job_succeed(
+        job=job,
+        result={
+            "preference_id": preference.pk, "consistency": preference.consistency, "positives": preference.positives,
+            "negatives": preference.negatives, "scheme": preference.scheme,
+            "seconds": round(time.perf_counter() - started, 4), "preview_jobs": [str(item.job_id) for item in previews],
+        },
+    )
+
+
+def preference_vector_store(*, participant: Participant, model_version: ModelVersion, job: Job | None = None
+                            ) -> PreferenceVector:
+    """The participant's vector in `model_version`'s space, from the stored embeddings of their picks (no
+    network call) by their round's scheme, with its consistency; stored once per (participant, version)."""
     positives, negatives = [], []
     for item in selectors.labelled_items(participant):
-        if item.candidate.embedding_model_version_id == version.pk:
+        if item.candidate.embedding_model_version_id == model_version.pk:
             (positives if item.liked else negatives).append(item.candidate.embedding_array())
     if not positives:
         raise ServiceError(
-            f"None of the picked images has an embedding from model {version.name} yet; "
+            f"None of the picked images has an embedding from model {model_version.name} yet; "
             "run `manage.py embed_candidates` and compute the vector again."
         )
-    started = time.perf_counter()
     positive_matrix = torch.from_numpy(np.stack(positives))
-    scheme = picking_round.scheme
+    scheme = participant.picking_round.scheme
     if scheme == PickingRound.Scheme.TRIPLET and negatives:
         vector = optimize_vector(positive_matrix, torch.from_numpy(np.stack(negatives)))
     else:
         vector = mean_vector(positive_matrix)
-    score = consistency(positive_matrix)
-    core_services.job_progress(job_id=job.pk, percent=50)
-    with transaction.atomic():
-        preference, _ = PreferenceVector.objects.update_or_create(
-            participant=participant, model_version=version,
-            defaults={
-                "scheme": scheme, "vector": vector.numpy().astype("<f4").tobytes(), "consistency": score,
-                "positives": len(positives), "negatives": len(negatives), "job": job,
-            },
-        )
-        previews = _request_previews(preference, picking_round.preview_count, rng or random.Random())
-    core_services.job_succeed(
-        job=job,
-        result={
-            "preference_id": preference.pk, "consistency": score, "positives": len(positives),
-            "negatives": len(negatives), "scheme": scheme, "seconds": round(time.perf_counter() - started, 4),
-            "preview_jobs": [str(item.job_id) for item in previews],
+    preference, _ = PreferenceVector.objects.update_or_create(
+        participant=participant, model_version=model_version,
+        defaults={
+            "scheme": scheme, "vector": vector.numpy().astype("<f4").tobytes(),
+            "consistency": consistency(positive_matrix), "positives": len(positives), "negatives": len(negatives),
+            "job": job,
         },
     )
+    return preference
+
+
+def preferences_recompute_request(*, model_version: ModelVersion) -> Job | None:
+    """Queue (once) the background job that gives every finished participant a vector in `model_version`'s
+    embedding after a model switch; None when nobody lacks one. Their older vectors stay valid for their own
+    version (an enhancement names the version its vector belongs to) until then."""
+    if not selectors.finished_participants_without_vector(model_version).exists():
+        return None
+    pending = Job.objects.filter(
+        kind=Job.Kind.RECOMPUTE, model_version=model_version, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+    ).first()
+    if pending is not None:
+        return pending
+    from webapp.participants.tasks import recompute_preferences
+
+    job = Job.objects.create(kind=Job.Kind.RECOMPUTE, model_version=model_version)
+    recompute_preferences.delay_on_commit(str(job.pk))
+    return job
+
+
+def preferences_recompute(*, job_id: str) -> None:
+    """Worker side: embed the candidates with the job's model (half the progress), then store the vector of
+    every finished participant who has none for it. Previews are not redone: people saw theirs already."""
+    job = core_selectors.job_get(job_id)
+    if job is None or not core_services.job_start(job=job):
+        return
+    version = job.model_version
+    embedded = candidates_embed(model_version=version)
+    core_services.job_progress(job_id=job.pk, percent=50)
+    participants = list(selectors.finished_participants_without_vector(version).select_related("picking_round"))
+    computed = 0
+    for index, participant in enumerate(participants):
+        try:
+            preference_vector_store(participant=participant, model_version=version)
+            computed += 1
+        except ServiceError:  # none of their picks has an embedding from this model
+            logger.warning("preference_not_recomputed", extra={"pseudonym": participant.pseudonym})
+        core_services.job_progress(job_id=job.pk, percent=50 + 50 * (index + 1) // len(participants))
+    result = {"model_version": version.name, "embedded": embedded, "vectors": computed,
+              "skipped": len(participants) - computed}
+    logger.info("preferences_recomputed", extra=result)
+    core_services.job_succeed(job=job, result=result)
 
 
 def _request_previews(preference: PreferenceVector, count: int, rng: random.Random) -> list[PreviewItem]:
     """Enhance `count` photos the participant did not pick (never-shown photos first)."""
     existing = list(preference.previews.all())
-    if existing:
+    if existing or count == 0:
         return existing
     participant = preference.participant
     picked, shown = selectors.picked_photo_ids(participant), selectors.shown_photo_ids(participant)

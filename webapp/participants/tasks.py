@@ -22,3 +22,8 @@ def render_pienet_candidates(job_id: str) -> None:
 @shared_task(name="participants.cpu.compute_preference", base=JobTask, **RETRY_POLICY)
 def compute_preference(job_id: str) -> None:
     services.preference_compute(job_id=job_id)
+
+
+@shared_task(name="participants.gpu.recompute_preferences", base=JobTask, **RETRY_POLICY)
+def recompute_preferences(job_id: str) -> None:
+    services.preferences_recompute(job_id=job_id)

@@ -24,6 +24,11 @@ def _round_or_404(slug: str):
     return picking_round
 
 
+def _study_page(picking_round, page: str):
+    """A round run by a study (`studies_ref`) is taken through the study's own pages."""
+    return redirect(f"studies:{page}", slug=picking_round.studies_ref)
+
+
 @require_GET
 def round_list(request):
     return render(request, "participants/rounds.html", {"rounds": selectors.picking_round_list_open()})
@@ -33,6 +38,8 @@ def round_list(request):
 @require_http_methods(["GET", "POST"])
 def consent(request, slug: str):
     picking_round = _round_or_404(slug)
+    if picking_round.studies_ref:
+        return _study_page(picking_round, "consent")
     source = request.POST if request.method == "POST" else request.GET
     context = {
         "round": picking_round,
@@ -58,6 +65,8 @@ def consent(request, slug: str):
 
 def _participant_page(request, slug: str, template: str, finished_redirect: str | None, unfinished_redirect: str | None):
     picking_round = _round_or_404(slug)
+    if picking_round.studies_ref:
+        return _study_page(picking_round, "pick")
     participant = session_participant(request, picking_round)
     if participant is None:
         query = request.META.get("QUERY_STRING", "")

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from webapp.demo import apis, views
+
+app_name = "demo"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("try/", views.continue_demo, name="continue"),
+    path("try/<str:token>/", views.studio, name="studio"),
+    path("try/<str:token>/before.jpg", views.before_image, name="before"),
+    path("r/<str:token>/", views.result_page, name="result"),
+    path("r/<str:token>/after.jpg", views.result_screen, name="result-screen"),
+    path("r/<str:token>/download", views.result_download, name="result-download"),
+    path("api/demo/uploads/", apis.UploadCreateApi.as_view(), name="api-uploads"),
+    path("api/demo/uploads/<str:token>/renders/", apis.RenderCreateApi.as_view(), name="api-renders"),
+    path("api/demo/results/<str:token>/", apis.ResultDetailApi.as_view(), name="api-result"),
+]

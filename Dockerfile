@@ -20,6 +20,7 @@ RUN pip install -r requirements.txt
 # Only what runs in production (tests, benchmarks and local state stay out of the image).
 COPY manage.py ./
 COPY webapp/ webapp/
+COPY studies/ studies/
 COPY ml/ ml/
 COPY templates/ templates/
 COPY static/ static/

@@ -76,6 +76,9 @@ VAR_DIR = Path(os.environ.get("PIENET_VAR_DIR", BASE_DIR / "var")).resolve()
 PROJECT_APPS = [
     "webapp.core",
     "webapp.participants",
+    "webapp.demo",
+    "webapp.retraining",
+    "studies",
 ]
 
 INSTALLED_APPS = [
@@ -198,6 +201,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-jobs": {"task": "core.cpu.fail_stale_jobs", "schedule": 600.0},
+    "demo-delete-expired": {"task": "demo.cpu.delete_expired", "schedule": 3600.0},
 }
 
 # --- Files ----------------------------------------------------------------------------------
@@ -224,8 +228,8 @@ STORAGES = {
 }
 SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG or EMBEDDED_BROKER)
 
-PIENET_MAX_UPLOAD_BYTES = env_int("PIENET_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
-PIENET_MAX_UPLOAD_PIXELS = env_int("PIENET_MAX_UPLOAD_PIXELS", 40_000_000)
+PIENET_MAX_UPLOAD_BYTES = env_int("PIENET_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
+PIENET_MAX_UPLOAD_PIXELS = env_int("PIENET_MAX_UPLOAD_PIXELS", 50_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PIENET_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -239,6 +243,26 @@ PIENET_THUMBNAIL_SIZE = env_int("PIENET_THUMBNAIL_SIZE", 384)
 PIENET_SCREEN_SIZE = env_int("PIENET_SCREEN_SIZE", 1280)
 PIENET_STALE_JOB_MINUTES = env_int("PIENET_STALE_JOB_MINUTES", 60)
 PIENET_HEALTH_PING_TIMEOUT = float(os.environ.get("PIENET_HEALTH_PING_TIMEOUT", "1.0"))
+# Retraining from participants' labels (webapp/retraining; README "Retraining from labels").
+PIENET_RETRAIN_DIR = Path(os.environ.get("PIENET_RETRAIN_DIR", VAR_DIR / "retraining")).resolve()
+PIENET_RETRAIN_MIN_PARTICIPANTS = env_int("PIENET_RETRAIN_MIN_PARTICIPANTS", 5)
+PIENET_RETRAIN_MIN_PICKS = env_int("PIENET_RETRAIN_MIN_PICKS", 100)
+PIENET_RETRAIN_MIN_PICKS_PER_PARTICIPANT = env_int("PIENET_RETRAIN_MIN_PICKS_PER_PARTICIPANT", 4)
+PIENET_RETRAIN_RECIPE = env_json("PIENET_RETRAIN_RECIPE", {})
+PIENET_RETRAIN_BENCHMARK_DIR = os.environ.get("PIENET_RETRAIN_BENCHMARK_DIR", "")
+PIENET_RETRAIN_BENCHMARK_LIMIT = env_int("PIENET_RETRAIN_BENCHMARK_LIMIT", 20)
+# Held-out PSNR gain (dB) that promotes a retrained model by itself; empty: an admin always decides.
+PIENET_RETRAIN_AUTO_PROMOTE_MARGIN = os.environ.get("PIENET_RETRAIN_AUTO_PROMOTE_MARGIN", "")
+PIENET_RETRAIN_TIME_LIMIT = env_int("PIENET_RETRAIN_TIME_LIMIT", 6 * 3600)
+PIENET_RETRAIN_STALE_MINUTES = env_int("PIENET_RETRAIN_STALE_MINUTES", 30)
+# Public demo: per-client rates ("N/hour", empty = none), retention of visitors' photos, queue bound.
+PIENET_DEMO_RATES = {scope: os.environ.get(f"PIENET_DEMO_{scope.upper()}_RATE", rate)
+                     for scope, rate in {"upload": "30/hour", "render": "300/hour", "poll": "5000/hour"}.items()}
+PIENET_DEMO_TRUSTED_PROXIES = env_int("PIENET_DEMO_TRUSTED_PROXIES", 0)
+PIENET_DEMO_RETENTION_HOURS = env_int("PIENET_DEMO_RETENTION_HOURS", 24)
+PIENET_DEMO_MAX_WAITING = env_int("PIENET_DEMO_MAX_WAITING", 50)
+PIENET_DEMO_ROUND = os.environ.get("PIENET_DEMO_ROUND", "my-style")
+PIENET_DEMO_DEFAULT_STYLE = os.environ.get("PIENET_DEMO_DEFAULT_STYLE", "vivid")
 
 # --- API ------------------------------------------------------------------------------------
 

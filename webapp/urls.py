@@ -13,6 +13,9 @@ def serve_media(request, path):
 FEATURE_URLS = [
     path("", include("webapp.core.urls")),
     path("", include("webapp.participants.urls")),
+    path("", include("webapp.demo.urls")),
+    path("", include("webapp.retraining.urls")),
+    path("", include("studies.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,182 @@
+// Trial page: asks the study API for the current trial (which prepares the trials after picking),
+// shows a progress bar while they are rendered, then one trial at a time. The server is the source
+// of truth: a reload, the back button or a second tab redraw from it, and a vote sent twice counts once.
+(function () {
+  "use strict";
+  const root = document.getElementById("voting");
+  const optionsBox = document.getElementById("options");
+  const actions = document.getElementById("actions");
+  const confirmButton = document.getElementById("confirm");
+  const preparing = document.getElementById("preparing");
+  const preparingMessage = document.getElementById("preparing-message");
+  const preparingBar = document.getElementById("preparing-bar");
+  const meter = document.getElementById("preparing-meter");
+  const statusLine = document.getElementById("status");
+  const count = document.getElementById("trial-count");
+  const instructions = document.getElementById("instructions");
+  const zoom = document.getElementById("zoom");
+  const zoomImage = document.getElementById("zoom-image");
+  const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  let trialToken = null;
+  let selected = null;
+  let shownAt = null; // when every image of the trial had loaded
+  let sending = false;
+  let pollDelay = 800;
+
+  function request(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          const error = new Error(data.detail || "The server answered " + response.status + ".");
+          error.status = response.status;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function showStatus(message) {
+    statusLine.textContent = message || "";
+    statusLine.hidden = !message;
+  }
+
+  function wait(milliseconds) {
+    return new Promise(function (resolve) { setTimeout(resolve, milliseconds); });
+  }
+
+  function apply(state) {
+    if (state.stage === "picking") { window.location.assign(root.dataset.pickPage); return; }
+    if (state.stage === "done") { window.location.assign(root.dataset.donePage); return; }
+    if (state.stage === "failed") {
+      preparing.hidden = false;
+      preparingMessage.textContent = state.message || "Preparing your photos failed.";
+      showStatus("Something went wrong on our side; please contact the researchers with your participant code.");
+      return;
+    }
+    if (state.stage === "preparing") {
+      optionsBox.hidden = actions.hidden = true;
+      preparing.hidden = false;
+      preparingMessage.textContent = state.message;
+      meter.style.width = state.percent + "%";
+      preparingBar.setAttribute("aria-valuenow", String(state.percent));
+      setTimeout(load, pollDelay);
+      pollDelay = Math.min(pollDelay * 1.25, 4000);
+      return;
+    }
+    preparing.hidden = true;
+    count.textContent = "Photo " + state.trial.number + " of " + state.total;
+    if (state.trial.token !== trialToken) drawTrial(state.trial);
+  }
+
+  function drawTrial(trial) {
+    trialToken = trial.token;
+    selected = null;
+    shownAt = null;
+    optionsBox.innerHTML = "";
+    optionsBox.hidden = actions.hidden = false;
+    confirmButton.disabled = true;
+    const total = trial.options.length;
+    optionsBox.style.setProperty("--st-columns", String(total <= 4 ? 2 : 3));
+    let loaded = 0;
+    trial.options.forEach(function (option, index) {
+      const box = document.createElement("div");
+      box.className = "st-option";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "st-choice";
+      button.setAttribute("role", "radio");
+      button.setAttribute("aria-checked", "false");
+      button.setAttribute("aria-label", "Version " + (index + 1) + " of " + total);
+      button.dataset.token = option.token;
+      const image = document.createElement("img");
+      image.alt = "Version " + (index + 1);
+      image.decoding = "async";
+      image.addEventListener("load", function () {
+        loaded += 1;
+        if (loaded === total) shownAt = performance.now();
+      });
+      image.addEventListener("error", function () { showStatus("An image did not load; reload the page."); });
+      image.src = option.image_url;
+      const number = document.createElement("span");
+      number.className = "st-number";
+      number.setAttribute("aria-hidden", "true");
+      number.textContent = String(index + 1);
+      button.append(image, number);
+      button.addEventListener("click", function () { select(button); });
+      const enlarge = document.createElement("button");
+      enlarge.type = "button";
+      enlarge.className = "st-enlarge";
+      enlarge.setAttribute("aria-label", "Enlarge version " + (index + 1));
+      enlarge.textContent = "⤢";
+      enlarge.addEventListener("click", function () {
+        zoomImage.src = option.image_url;
+        zoomImage.alt = "Version " + (index + 1) + ", enlarged";
+        zoom.showModal();
+      });
+      box.append(button, enlarge);
+      optionsBox.append(box);
+    });
+  }
+
+  function select(button) {
+    if (sending) return;
+    selected = button.dataset.token;
+    optionsBox.querySelectorAll(".st-choice").forEach(function (other) {
+      other.setAttribute("aria-checked", other === button ? "true" : "false");
+    });
+    confirmButton.disabled = false;
+  }
+
+  function vote() {
+    if (!selected || sending) return;
+    sending = true;
+    confirmButton.disabled = true;
+    const elapsed = shownAt === null ? 0 : Math.round(performance.now() - shownAt);
+    const body = { option: selected, response_ms: elapsed };
+    const url = root.dataset.voteBase.replace("TOKEN", encodeURIComponent(trialToken));
+    function send(delay) {
+      return request("POST", url, body).then(function (state) {
+        if (instructions.open) instructions.open = false;
+        showStatus("");
+        apply(state);
+        window.scrollTo({ top: 0, behavior: "smooth" });
+      }, function (error) {
+        if (error.status && error.status < 500) {
+          showStatus(error.message); // e.g. already answered in another tab: take the server's state
+          trialToken = null;
+          return load();
+        }
+        showStatus("Connection lost — your choice will be sent when it is back.");
+        return wait(delay).then(function () { return send(Math.min(delay * 2, 15000)); });
+      });
+    }
+    send(1000).finally(function () { sending = false; confirmButton.disabled = !selected; });
+  }
+
+  function load() {
+    return request("POST", root.dataset.current).then(apply).catch(function (error) {
+      showStatus(error.message + " Retrying…");
+      setTimeout(load, 3000);
+    });
+  }
+
+  confirmButton.addEventListener("click", vote);
+  document.addEventListener("keydown", function (event) {
+    if (zoom.open || optionsBox.hidden) return;
+    const buttons = optionsBox.querySelectorAll(".st-choice");
+    const index = parseInt(event.key, 10);
+    if (index >= 1 && index <= buttons.length) { select(buttons[index - 1]); buttons[index - 1].focus(); }
+    else if (event.key === "Enter" && selected && document.activeElement.classList.contains("st-choice")) {
+      event.preventDefault();
+      vote();
+    }
+  });
+  zoom.addEventListener("click", function (event) { if (event.target === zoom) zoom.close(); });
+  load();
+})();

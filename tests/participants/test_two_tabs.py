@@ -1,48 +1,13 @@
 """Two tabs of one participant picking at the same moment, against the real database (PostgreSQL
 in CI): each request runs in its own thread and database connection, started together."""
-import threading
-
 import pytest
-from django.db import connection, connections
-from django.test import Client
 
+from tests.concurrency import at_once, real_database, same_browser  # noqa: F401  (autouse fixture)
 from tests.participants.helpers import joined_client
 from webapp.core.models import Job
 from webapp.participants.models import Participant, PickSet, SetItem
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def real_database():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are tested against PostgreSQL (set TEST_DATABASE_URL)")
-
-
-def at_once(*calls):
-    """Run the calls in threads released together; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
-
-
-def second_tab(first: Client) -> Client:
-    tab = Client()
-    tab.cookies = first.cookies  # same browser, same session cookie
-    return tab
 
 
 def put(tab, token, liked=True):
@@ -51,7 +16,7 @@ def put(tab, token, liked=True):
 
 def test_two_tabs_lose_nothing_and_duplicate_nothing(picking_round, pool, django_capture_on_commit_callbacks):
     one = joined_client("taste")
-    two = second_tab(one)
+    two = same_browser(one)
     participant = Participant.objects.get()
 
     sets = at_once(lambda: one.post("/api/rounds/taste/sets/current/"), lambda: two.post("/api/rounds/taste/sets/current/"))

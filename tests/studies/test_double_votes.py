@@ -1,53 +1,19 @@
 """One vote per trial against the real database (PostgreSQL): double submits, two tabs and the back
 button, each request in its own thread and connection, released together."""
-import threading
-
 import pytest
-from django.db import connection, connections
-from django.test import Client
 
 from studies.models import Vote
+from tests.concurrency import at_once, real_database, same_browser  # noqa: F401  (autouse fixture)
 from tests.studies.helpers import current, join, picked_and_ready, vote
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def real_database():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are tested against PostgreSQL (set TEST_DATABASE_URL)")
-
-
-def at_once(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
-def tab_of(first: Client) -> Client:
-    tab = Client()
-    tab.cookies = first.cookies  # same browser, same session
-    return tab
 
 
 def test_double_submits_and_two_tabs_never_add_a_second_vote(study, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         one = join(study.slug)
         entry = picked_and_ready(one, study)
-    tabs = [one] + [tab_of(one) for _ in range(3)]
+    tabs = [one] + [same_browser(one) for _ in range(3)]
     trial = current(one, study.slug)["trial"]
     options = [option["token"] for option in trial["options"]]
 

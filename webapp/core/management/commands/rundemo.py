@@ -24,13 +24,11 @@ class Command(BaseCommand):
         if not skip_seed:
             call_command("seed_demo")
         broker = "embedded filesystem broker" if settings.EMBEDDED_BROKER else settings.CELERY_BROKER_URL
-        self.stdout.write(f"Starting a local worker with the beat schedule for queues gpu,cpu ({broker}).")
-        # Same worker as in the full stack, with one process: the model is loaded once and kept. It also runs
-        # the beat schedule (stale-job and 24-hour demo clean-ups), which the full stack gives its own service.
+        self.stdout.write(f"Starting a local worker for queues gpu,cpu ({broker}).")
+        # Same worker as in the full stack, with one process: the model is loaded once and kept.
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "webapp", "worker", "--queues", "gpu,cpu",
-             "--pool", "solo", "--hostname", "demo@%h", "--loglevel", "INFO",
-             "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]
+             "--pool", "solo", "--hostname", "demo@%h", "--loglevel", "INFO"]
         )
         # Stop the worker too when the demo is stopped by SIGTERM (Ctrl-C already unwinds to `finally`).
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

@@ -153,9 +153,12 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def save_training_state(path, optimizer: torch.optim.Optimizer, step: int, stage: str) -> None:
-    """Optimizer moments, step counter and RNG states: everything besides the weights that ``--resume`` needs."""
+def save_training_state(path, optimizer: torch.optim.Optimizer, step: int, stage: str,
+                        tensors: dict[str, torch.Tensor] | None = None) -> None:
+    """Optimizer moments, step counter and RNG states: everything besides the weights that ``--resume`` needs;
+    ``tensors``: trained values the checkpoint does not keep (stage 1's vectors of every training user)."""
     payload = {
+        "tensors": {name: tensor.detach().cpu().clone() for name, tensor in (tensors or {}).items()},
         "format": FORMAT_NAME + "-training-state",
         "version": TRAINING_STATE_VERSION,
         "stage": stage,
@@ -165,6 +168,11 @@ def save_training_state(path, optimizer: torch.optim.Optimizer, step: int, stage
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
     _atomic_save(payload, path)
+
+
+def training_state_tensors(path) -> dict[str, torch.Tensor]:
+    """The ``tensors`` a training-state file was saved with."""
+    return dict(_read(path, "cpu").get("tensors") or {})
 
 
 def load_training_state(path, optimizer: torch.optim.Optimizer, stage: str) -> int:
@@ -182,3 +190,25 @@ def load_training_state(path, optimizer: torch.optim.Optimizer, stage: str) -> i
     if payload["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(payload["cuda_rng"])
     return int(payload["step"])
+
+
+USER_EMBEDDINGS_FORMAT = FORMAT_NAME + "-user-embeddings"
+
+
+def save_user_embeddings(path, user_names: Sequence[str], embeddings: torch.Tensor) -> None:
+    """Stage 1's pools: (users, images, D) embeddings, stored fp16, for stage 2's subset-mean vectors."""
+    embeddings = torch.as_tensor(embeddings).detach().cpu()
+    if embeddings.dim() != 3 or embeddings.shape[0] != len(user_names):
+        raise ValueError(f"embeddings must be ({len(user_names)}, N, D), got {tuple(embeddings.shape)}.")
+    _atomic_save({"format": USER_EMBEDDINGS_FORMAT, "version": 1, "user_names": list(map(str, user_names)),
+                  "embeddings": embeddings.half()}, path)
+
+
+def load_user_embeddings(path) -> tuple[list[str], torch.Tensor]:
+    payload = _read(path, "cpu")
+    if payload.get("format") != USER_EMBEDDINGS_FORMAT:
+        raise CheckpointError(f"{path} is not a user-embeddings file of stage 1.")
+    names, embeddings = list(payload["user_names"]), payload["embeddings"].float()
+    if embeddings.dim() != 3 or embeddings.shape[0] != len(names):
+        raise CheckpointError(f"{path} is inconsistent: {len(names)} names, embeddings {tuple(embeddings.shape)}.")
+    return names, embeddings

@@ -67,26 +67,84 @@ def _image_files(paths) -> list[Path]:
     return files
 
 
-def _add_training_arguments(parser: argparse.ArgumentParser, steps: int, batch_size: int) -> None:
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _add_training_arguments(parser: argparse.ArgumentParser, steps: int, batch_size: int, batch_help: str) -> None:
+    """Flags both stages share. Each ``dest`` is the name of a field of the stage's recipe (ml.config), which is
+    also the key a recipe file uses for it."""
     parser.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
+    parser.add_argument("--photos", type=_existing_dir,
+                        help="photo folder the dataset was built from (default: the one its build.json names)")
     parser.add_argument("--out", type=Path, required=True, help="output directory for checkpoint and metrics")
     parser.add_argument("--recipe", help="recipe file or built-in name (cpu, paper, gpu-15min): its values "
                                          "become the defaults, flags given here override them")
     parser.add_argument("--steps", type=_positive_int, default=steps, help=f"mini-batches (default {steps})")
     parser.add_argument("--batch-size", type=_positive_int, default=batch_size,
-                        help=f"global batch size (default {batch_size})")
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
-    parser.add_argument("--init", choices=("random", "imagenet"), default="random",
-                        help="ResNet-18 initialization (imagenet needs torchvision's cached weights)")
+                        help=f"{batch_help} (default {batch_size})")
+    parser.add_argument("--lr", dest="learning_rate", type=float, default=1e-4,
+                        help="Adam learning rate (default 1e-4)")
+    parser.add_argument("--warmup-steps", type=int, default=0,
+                        help="linear warm-up steps before the cosine decay (default 0)")
+    parser.add_argument("--random-users", type=int, default=300,
+                        help="parametric random users trained beside the named ones (default 300)")
+    parser.add_argument("--named-share", type=_fraction, default=0.5,
+                        help="how often a sampled user is a named one (default 0.5)")
+    parser.add_argument("--cache-size", type=_positive_int, default=192,
+                        help="short side the training photos are kept at in RAM (default 192)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out (sizes and users come from its checkpoint)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--in-memory", action="store_true",
-                        help="decode the whole dataset once and keep it in (GPU) memory")
-    parser.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2)")
     parser.add_argument("--log-every", type=_positive_int, default=10)
     parser.add_argument("--save-every", type=_positive_int, default=1000)
+
+
+def _add_training_commands(commands, recipe) -> None:
+    from ml.recipes import stage_defaults
+
+    embedding = commands.add_parser("train-embedding", help="stage 1: embedding network + preference vectors")
+    _add_training_arguments(embedding, steps=25_000, batch_size=8, batch_help="photos per batch")
+    embedding.add_argument("--init", choices=("random", "imagenet"), default="random",
+                           help="ResNet-18 initialization (imagenet needs torchvision's cached weights)")
+    embedding.add_argument("--embed-size", type=_positive_int, default=256, help="input side (default 256)")
+    embedding.add_argument("--users-per-batch", type=_positive_int, default=8,
+                           help="users retouching every photo of a batch (default 8)")
+    embedding.add_argument("--margin", type=float, default=0.2, help="triplet margin α (default 0.2)")
+    embedding.add_argument("--vector-lr-scale", type=float, default=10.0,
+                           help="learning rate of the vectors relative to the network's (default 10)")
+    embedding.add_argument("--pool-size", type=_positive_int, default=64,
+                           help="retouched photos per user embedded after training, for stage 2 (default 64)")
+
+    pienet = commands.add_parser("train-pienet", help="stage 2: PieNet with the frozen embedding network")
+    _add_training_arguments(pienet, steps=100_000, batch_size=8, batch_help="global batch size")
+    pienet.add_argument("--init", choices=("embedding", "random", "imagenet"), default="embedding",
+                        help="encoder initialization (default: the stage-1 embedding trunk)")
+    pienet.add_argument("--embedding", type=_existing_file, help="stage-1 checkpoint (not needed with --resume)")
+    pienet.add_argument("--pienet-size", type=_positive_int, default=None, help="crop side (default 512)")
+    pienet.add_argument("--lambda-p", dest="lambda_perceptual", type=float, default=0.4,
+                        help="perceptual weight λp (default 0.4)")
+    pienet.add_argument("--lambda-t", dest="lambda_tv", type=float, default=0.01,
+                        help="total-variation weight λt (default 0.01)")
+    pienet.add_argument("--noise", dest="vector_noise", type=float, default=0.1,
+                        help="norm of the vector perturbation (default 0.1)")
+    pienet.add_argument("--max-subset", type=_positive_int, default=64,
+                        help="largest subset of a user's embeddings averaged into a training vector (default 64)")
+    for stage, stage_parser in (("embedding", embedding), ("pienet", pienet)):
+        if recipe is not None and stage in recipe.stages:
+            stage_parser.set_defaults(**stage_defaults(recipe, stage, stage_parser))
+
+    train = commands.add_parser("train", help="both stages from a recipe (resuming), then the fp16 model to ship")
+    train.add_argument("--recipe", required=True, help="recipe file or built-in name (cpu, paper, gpu-15min)")
+    train.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
+    train.add_argument("--photos", type=_existing_dir, help="photo folder (default: the dataset's build.json)")
+    train.add_argument("--out", type=Path, required=True,
+                       help="run directory: stage1/, stage2/ and the shipped model pienet-fp16.pt")
+    train.add_argument("--device", help="override the recipe's device (auto, cpu or cuda)")
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,33 +163,10 @@ def _count_list(text: str) -> tuple[int, ...]:
 
 def build_parser(recipe=None) -> argparse.ArgumentParser:
     """The command line; with a :class:`ml.recipes.Recipe` its stage tables become the training defaults."""
-    from ml.recipes import stage_defaults
-
     parser = argparse.ArgumentParser(prog="python -m ml", description="PieNet: personalized image enhancement.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    embedding = commands.add_parser("train-embedding", help="stage 1: embedding network + preference vectors")
-    _add_training_arguments(embedding, steps=25_000, batch_size=64)
-    embedding.add_argument("--embed-size", type=_positive_int, default=256, help="input side (default 256)")
-    embedding.add_argument("--margin", type=float, default=0.2, help="triplet margin α (default 0.2)")
-
-    pienet = commands.add_parser("train-pienet", help="stage 2: PieNet with the frozen embedding network")
-    _add_training_arguments(pienet, steps=100_000, batch_size=8)
-    pienet.add_argument("--embedding", type=_existing_file, help="stage-1 checkpoint (not needed with --resume)")
-    pienet.add_argument("--pienet-size", type=_positive_int, default=None, help="crop side (default 512)")
-    pienet.add_argument("--lambda-p", type=float, default=0.4, help="perceptual weight λp (default 0.4)")
-    pienet.add_argument("--lambda-t", type=float, default=0.01, help="total-variation weight λt (default 0.01)")
-    pienet.add_argument("--noise", type=float, default=0.1, help="norm of the vector perturbation (default 0.1)")
-    for stage, stage_parser in (("embedding", embedding), ("pienet", pienet)):
-        if recipe is not None and stage in recipe.stages:
-            stage_parser.set_defaults(**stage_defaults(recipe, stage, stage_parser))
-
-    train = commands.add_parser("train", help="both stages from a recipe (resuming), then the fp16 model to ship")
-    train.add_argument("--recipe", required=True, help="recipe file or built-in name (cpu, paper, gpu-15min)")
-    train.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
-    train.add_argument("--out", type=Path, required=True,
-                       help="run directory: stage1/, stage2/ and the shipped model pienet-fp16.pt")
-    train.add_argument("--device", help="override the recipe's device (auto, cpu or cuda)")
+    _add_training_commands(commands, recipe)
 
     personalize = commands.add_parser("personalize", help="folder of preferred images → preference vector file")
     _add_model_arguments(personalize)
@@ -169,12 +204,12 @@ def build_parser(recipe=None) -> argparse.ArgumentParser:
     experiments.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
     experiments.add_argument("--out", type=Path, required=True, help="folder for report.md, metrics.json, PNGs")
     experiments.add_argument("--limit", type=_positive_int, help="test photos for Table 1 (default: all)")
-    experiments.add_argument("--sweep-photos", type=_positive_int, default=8,
-                             help="test photos for the Fig. 6 sweep (default 8; it enhances each once per "
-                                  "scheme, count, draw and user)")
-    experiments.add_argument("--draws", type=_positive_int, default=10, help="random draws per count (default 10)")
-    experiments.add_argument("--counts", type=_count_list, default=(1, 2, 5, 10, 20, 50, 100, 500),
-                             help="numbers of preferred images (default 1,2,5,10,20,50,100,500)")
+    experiments.add_argument("--sweep-photos", type=_positive_int, default=24,
+                             help="distinct test photos for the Fig. 6 sweep, collections in turn (default 24; it "
+                                  "enhances each once per scheme, count, draw and new user)")
+    experiments.add_argument("--draws", type=_positive_int, default=5, help="random draws per count (default 5)")
+    experiments.add_argument("--counts", type=_count_list, default=(1, 2, 5, 10, 20, 50, 100),
+                             help="numbers of preferred images (default 1,2,5,10,20,50,100)")
     experiments.add_argument("--preferred", type=_positive_int, default=20,
                              help="preferred images of the Table 1 rows and the targets (default 20)")
     experiments.add_argument("--oracle-steps", type=_positive_int, default=60,
@@ -209,15 +244,24 @@ def _report_checkpoint(path: Path) -> None:
         print(f"checkpoint: {path}")
 
 
+def _recipe_from_args(recipe_class, args):
+    """The stage recipe whose fields are the parsed flags of the same names (see _add_training_arguments)."""
+    import dataclasses
+
+    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(recipe_class)
+              if hasattr(args, field.name)}
+    recipe = recipe_class(**values)
+    recipe.validate(args.command)
+    return recipe
+
+
 def _train_embedding(args) -> None:
     from ml.config import EmbeddingRecipe, ModelConfig
     from ml.training.embedding import train_embedding
 
-    recipe = EmbeddingRecipe(steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-                             log_every=args.log_every, save_every=args.save_every, num_workers=args.workers,
-                             in_memory=args.in_memory, margin=args.margin)
-    path = train_embedding(args.data, args.out, recipe, ModelConfig(embed_size=args.embed_size), init=args.init,
-                           device=args.device, resume=args.resume)
+    path = train_embedding(args.data, args.out, _recipe_from_args(EmbeddingRecipe, args),
+                           ModelConfig(embed_size=args.embed_size), init=args.init, device=args.device,
+                           resume=args.resume, photos=args.photos)
     _report_checkpoint(path)
 
 
@@ -227,12 +271,9 @@ def _train_pienet(args) -> None:
 
     if not args.resume and args.embedding is None:
         raise ValueError("train-pienet needs --embedding CHECKPOINT (the stage-1 result) unless --resume is given.")
-    recipe = PieNetRecipe(steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-                          log_every=args.log_every, save_every=args.save_every, num_workers=args.workers,
-                          in_memory=args.in_memory, lambda_perceptual=args.lambda_p, lambda_tv=args.lambda_t,
-                          vector_noise=args.noise)
-    path = train_pienet(args.data, args.out, recipe, embedding_checkpoint=args.embedding,
-                        pienet_size=args.pienet_size, init=args.init, device=args.device, resume=args.resume)
+    path = train_pienet(args.data, args.out, _recipe_from_args(PieNetRecipe, args),
+                        embedding_checkpoint=args.embedding, pienet_size=args.pienet_size, init=args.init,
+                        device=args.device, resume=args.resume, photos=args.photos)
     _report_checkpoint(path)
 
 
@@ -255,12 +296,14 @@ def _train(args) -> None:
     from ml.checkpoint import load_checkpoint, save_checkpoint
     from ml.recipes import STAGE_COMMANDS, load_recipe
     from ml.training.common import CHECKPOINT_NAME
+    from ml.training.embedding import USER_EMBEDDINGS_NAME
 
     recipe = load_recipe(args.recipe)
     for stage in STAGE_COMMANDS:
         recipe.stage(stage)
     parser = build_parser(recipe)
     device = ["--device", args.device] if args.device else []
+    device += ["--photos", str(args.photos)] if args.photos else []
     stage_dirs = {"embedding": args.out / "stage1", "pienet": args.out / "stage2"}
     extra = {"embedding": [], "pienet": ["--embedding", str(stage_dirs["embedding"] / CHECKPOINT_NAME)]}
     earlier_stage_trained = False
@@ -269,7 +312,8 @@ def _train(args) -> None:
                                         *extra[stage], *device])
         # Stage 2 copies stage 1's network when it starts: if stage 1 just changed, stage 2 starts over.
         done = 0 if earlier_stage_trained else _completed_steps(stage_dirs[stage])
-        if done >= stage_args.steps:
+        pools_missing = stage == "embedding" and not (stage_dirs[stage] / USER_EMBEDDINGS_NAME).is_file()
+        if done >= stage_args.steps and not pools_missing:
             print(f"{command}: already complete ({done} steps) in {stage_dirs[stage]}")
             continue
         stage_args.resume = done > 0

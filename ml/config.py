@@ -69,11 +69,17 @@ class ModelConfig:
 
 @dataclass
 class TrainingRecipe:
-    """What both stages share: optimizer, length, logging and checkpoint cadence."""
+    """What both stages share: optimizer, schedule, length, logging and checkpoint cadence.
+
+    ``warmup_steps``: the learning rate rises linearly over these steps, then follows a cosine to 5 % of itself
+    at ``steps`` (our choice; the paper keeps Adam's rate constant). ``num_workers`` and ``in_memory`` concern
+    the label datasets of retraining; the v2 training data are always decoded in RAM (:mod:`ml.data.style_bank`).
+    """
 
     steps: int
     batch_size: int
     learning_rate: float = 1e-4
+    warmup_steps: int = 0
     seed: int = 0
     log_every: int = 10
     save_every: int = 1000
@@ -83,31 +89,60 @@ class TrainingRecipe:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def validate(self, what: str = "recipe") -> None:
+        """The one check of a stage's values, whether they came from flags, a recipe file or a retraining
+        request; raises :class:`ConfigError` naming ``what``."""
+        for name in ("steps", "batch_size", "log_every", "save_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{what}.{name} must be a positive integer, got {getattr(self, name)!r}.")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"{what}.learning_rate must be a number in (0, 1), got {self.learning_rate!r}.")
+        if self.num_workers < 0 or self.warmup_steps < 0:
+            raise ConfigError(f"{what}.num_workers and warmup_steps must be non-negative integers.")
+        scale = getattr(self, "crop_scale", (0.5, 1.0))
+        if len(scale) != 2 or not all(isinstance(v, (int, float)) for v in scale) or not 0 < scale[0] <= scale[1] <= 1:
+            raise ConfigError(f"{what}.crop_scale must be two fractions 0 < low ≤ high ≤ 1, got {list(scale)!r}.")
+
 
 @dataclass
-class EmbeddingRecipe(TrainingRecipe):
-    """Stage 1 (Sec. 4.1): Adam 1e-4, 25,000 mini-batches of 64 triplets, margin 0.2, 90° rotations.
+class StyleBankRecipe:
+    """Where both stages' batches come from (:mod:`ml.data.style_bank`): ``random_users`` parametric users beside
+    the named ones, a named user drawn ``named_share`` of the time, photos cached at ``cache_size`` px."""
 
-    ``matched_negative_fraction``: share of negatives taken from the same photo as the positive (its input or
-    another user's retouch of it). The paper samples negatives from the whole negative set; content-matched
-    negatives force the embedding to encode style rather than content, so we mix both (our choice).
-    ``crop_scale``: random square crops cover this fraction range of the short side before resizing.
-    """
-
-    steps: int = 25_000
-    batch_size: int = 64
-    margin: float = 0.2
-    matched_negative_fraction: float = 0.5
+    random_users: int = 300
+    named_share: float = 0.5
+    cache_size: int = 192
     crop_scale: tuple[float, float] = (0.6, 1.0)
 
 
 @dataclass
-class PieNetRecipe(TrainingRecipe):
-    """Stage 2 (Sec. 4.1): Adam 1e-4, 100,000 mini-batches of 8, λp = 0.4, λt = 0.01, vector noise ‖n‖ = 0.1."""
+class EmbeddingRecipe(StyleBankRecipe, TrainingRecipe):
+    """Stage 1 (Sec. 4.1, reworked for v2): ``batch_size`` photos × ``users_per_batch`` users of the same photos,
+    eq. 1 over every triplet whose negative shares the positive's photo (another user's retouch or the input),
+    averaged over the active ones; margin 0.2; the users' vectors learn ``vector_lr_scale`` times faster than the
+    network. Afterwards every user's embeddings of ``pool_size`` whole retouched photos are kept for stage 2
+    and the stored vectors become their renormalised means.
+    """
+
+    steps: int = 25_000
+    batch_size: int = 8
+    users_per_batch: int = 8
+    margin: float = 0.2
+    vector_lr_scale: float = 10.0
+    pool_size: int = 64
+
+
+@dataclass
+class PieNetRecipe(StyleBankRecipe, TrainingRecipe):
+    """Stage 2 (Sec. 4.1): Adam 1e-4, 100,000 mini-batches of 8, λp = 0.4, λt = 0.01, vector noise ‖n‖ = 0.1.
+
+    v2: each sample's vector is the renormalised mean of a random subset (1 … ``max_subset``, log-uniform) of
+    its user's stage-1 embeddings, the way scheme 2 makes a new user's vector, plus the paper's noise.
+    """
 
     steps: int = 100_000
     batch_size: int = 8
     lambda_perceptual: float = 0.4
     lambda_tv: float = 0.01
     vector_noise: float = 0.1
-    crop_scale: tuple[float, float] = (0.6, 1.0)
+    max_subset: int = 64

@@ -8,6 +8,7 @@ photos as negatives, as in Sec. 4.2).
 
 from __future__ import annotations
 
+import random
 from typing import Sequence
 
 import torch
@@ -22,9 +23,17 @@ from ml.personalize import mean_vector, optimize_vector
 SCHEMES = ("mean", "triplet")
 
 
+def preferred_rows(layout: FiveKLayout, user: str, count: int) -> list[dict[str, str]]:
+    """``count`` distinct train-split photos (a seeded draw per user), whose retouches the user "preferred"."""
+    rows = layout.distinct_rows("train")
+    return random.Random(f"preferred:{user}").sample(rows, min(count, len(rows)))
+
+
 def new_user_vector(enhancer: Enhancer, layout: FiveKLayout, user: str, preferred_count: int,
                     scheme: str = "mean") -> torch.Tensor:
-    rows = layout.split_rows("train")[:preferred_count]
+    """Scheme 2 from the user's retouches of ``preferred_count`` distinct photos, or scheme 1 with the inputs and
+    the other users' retouches of the same photos as the non-preferred images."""
+    rows = preferred_rows(layout, user, preferred_count)
     positives = enhancer.embed([layout.target_path(user, row) for row in rows])
     if scheme == "mean":
         return mean_vector(positives)
@@ -52,7 +61,7 @@ def evaluate(enhancer: Enhancer, data_dir, split: str = "test", users: Sequence[
             vector, sources[user] = enhancer.style_vector(user), "trained"
         else:
             vector = new_user_vector(enhancer, layout, user, preferred_count, scheme)
-            sources[user] = f"scheme {scheme}, {min(preferred_count, len(layout.split_rows('train')))} preferred"
+            sources[user] = f"scheme {scheme}, {len(preferred_rows(layout, user, preferred_count))} preferred"
         for row in tqdm(rows, desc=f"evaluate {user}", unit="img", leave=False):
             enhanced = enhancer.enhance(load_image(layout.input_path(row)), vector)
             metrics.update(user, enhanced, load_image(layout.target_path(user, row)))

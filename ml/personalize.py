@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 
 from ml.losses import triplet_loss
 
@@ -23,12 +24,13 @@ def _as_matrix(embeddings, what: str) -> torch.Tensor:
 
 
 def mean_vector(embeddings) -> torch.Tensor:
-    """Scheme 2 (the default): the average of the preferred images' embeddings.
+    """Scheme 2 (the default): the average of the preferred images' embeddings, renormalised to unit length.
 
-    The mean is not re-normalized: trained preference vectors are free parameters that settle near the mean of
-    their positives, inside the unit sphere, and the paper averages without normalizing.
+    The paper averages without normalizing. We renormalise because PieNet v2 is trained on renormalised means of
+    1 … 64 of a user's embeddings (``ml.training.pienet``): an unnormalised mean's length depends on how much the
+    picks disagree, which would tell PieNet something the picks' style does not.
     """
-    return _as_matrix(embeddings, "embeddings").mean(dim=0)
+    return F.normalize(_as_matrix(embeddings, "embeddings").mean(dim=0), dim=0)
 
 
 def optimize_vector(positive_embeddings, negative_embeddings, margin: float = 0.2, steps: int = 200,
@@ -37,14 +39,17 @@ def optimize_vector(positive_embeddings, negative_embeddings, margin: float = 0.
     vector only — gradient (4) — while the embeddings stay fixed.
 
     The paper does not say how the new vector starts; we start from the positives' mean (scheme 2), so the
-    optimization only has to push away from the negatives, and use Adam for ``steps`` full-batch steps.
+    optimization only has to push away from the negatives, and use Adam for ``steps`` full-batch steps. After
+    every step the vector is put back on the unit sphere: unconstrained, its norm grew to 2–4.6 in v1, far
+    outside the vectors PieNet was trained on (norm ≈ 1). Negatives work best when they show the same photos as
+    the positives in other looks, so that only the style tells them apart (see ``ml.evaluation``).
     """
     positives = _as_matrix(positive_embeddings, "positive embeddings")
     negatives = _as_matrix(negative_embeddings, "negative embeddings")
     if positives.shape[1] != negatives.shape[1]:
         raise PersonalizationError("positive and negative embeddings have different dimensions.")
-    start = positives.mean(dim=0) if initial is None else torch.as_tensor(initial, dtype=torch.float32)
-    vector = start.detach().clone().requires_grad_(True)
+    start = mean_vector(positives) if initial is None else torch.as_tensor(initial, dtype=torch.float32)
+    vector = F.normalize(start.detach().clone(), dim=0).requires_grad_(True)
     optimizer = torch.optim.Adam([vector], lr=learning_rate)
     # (N, 1, D) against (1, M, D): all N·M pairs by broadcasting, without materializing N·M·D copies.
     positive_pairs, negative_pairs = positives.unsqueeze(1), negatives.unsqueeze(0)
@@ -56,11 +61,14 @@ def optimize_vector(positive_embeddings, negative_embeddings, margin: float = 0.
                 break
             loss.backward()
             optimizer.step()
+            with torch.no_grad():
+                vector.copy_(F.normalize(vector, dim=0))
     return vector.detach()
 
 
 def blend(vectors: Sequence, weights: Sequence[float]) -> torch.Tensor:
-    """Convex combination Σ w_i v_i with the weights normalized to sum to one (they must be ≥ 0)."""
+    """Convex combination Σ w_i v_i with the weights normalized to sum to one (they must be ≥ 0), renormalised
+    to unit length like every vector PieNet is trained on."""
     matrix = torch.stack([torch.as_tensor(vector, dtype=torch.float32) for vector in vectors]) if len(vectors) else None
     if matrix is None:
         raise PersonalizationError("blend needs at least one vector.")
@@ -69,7 +77,7 @@ def blend(vectors: Sequence, weights: Sequence[float]) -> torch.Tensor:
         raise PersonalizationError(f"blend got {len(matrix)} vectors but {weights.numel()} weights.")
     if (weights < 0).any() or not torch.isfinite(weights).all() or weights.sum() <= 0:
         raise PersonalizationError("blend weights must be finite, non-negative and not all zero.")
-    return (weights / weights.sum()) @ matrix
+    return F.normalize((weights / weights.sum()) @ matrix, dim=0)
 
 
 def consistency(embeddings) -> float:

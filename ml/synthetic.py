@@ -1,7 +1,9 @@
 """A tiny synthetic dataset in the FiveK layout, for tests, benchmarks and smoke runs without real photos.
 
 Inputs are smooth random colour fields with a few soft blobs (so crops, rotations and SSIM have structure);
-each "user" is a simple global edit with a distinct style, so both stages have something learnable.
+each "user" is a simple global edit with a distinct style, so both stages have something learnable. The
+undegraded photos are kept in ``photos/`` (named by ``build.json``, as a real build does) so that random users
+(ml.styles.parametric) can be rendered from them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ USER_EDITS = {
     "contrast": lambda image: 0.5 + 1.6 * (image - 0.5),
 }
 TRAIN_USERS = ("bright", "warm", "cool")
+PHOTOS_DIR = "photos"
 TEST_USERS = ("contrast",)
 
 
@@ -50,15 +53,18 @@ def make_synthetic_dataset(root, rows: int = 12, height: int = 48, width: int = 
         name = f"photo{index:03d}"
         photo = synthetic_photo(height, width, rng)
         save_image(photo, root / "input" / f"{name}.jpg")
+        save_image(photo, root / PHOTOS_DIR / "synthetic" / f"{name}.jpg")
         for user, edit in USER_EDITS.items():
             save_image(np.clip(edit(photo), 0.0, 1.0), root / user / f"{name}.jpg")
         records.append({"name": name, "target": name, "scene": name, "split": split,
-                        "collection": "synthetic", "source": f"synthetic/{name}"})
+                        "collection": "synthetic", "source": f"synthetic/{name}.jpg"})
     with open(root / "manifest.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
     users = {name: {"family": "preset", "description": f"synthetic global edit '{name}'"} for name in USER_EDITS}
+    # Where the undegraded photos are, as a real build records it: random users are rendered from them.
+    (root / "build.json").write_text(json.dumps({"config": {"photos": str((root / PHOTOS_DIR).resolve())}}))
     (root / "users.json").write_text(json.dumps(
         {"train_users": list(train_users), "test_users": list(test_users), "users": users}, indent=2))
     return root

@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--data", type=_existing_dir, help="a built dataset (reads its renderings)")
     source.add_argument("--photos", type=_existing_dir, help="a photo root (renders on the fly)")
     report.add_argument("--count", type=_count, default=50, help="number of photos (default 50)")
+    report.add_argument("--random-users", type=int, default=300,
+                        help="random training users compared besides the named ones (default 300, the v2 recipe)")
     report.add_argument("--size", type=_size, default=512, help="short side when rendering from --photos")
     report.add_argument("--json", type=Path, help="also write the report as JSON to this file")
 
@@ -105,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = build_dataset(args.photos, args.out, args.size, args.workers, args.limit, args.seed)
             print(json.dumps(summary, indent=2))
         elif args.command == "unseen-report":
-            report = unseen_report(data=args.data, photos=args.photos, count=args.count, size=args.size)
+            report = unseen_report(data=args.data, photos=args.photos, count=args.count, size=args.size,
+                                   random_users=args.random_users)
             print(format_table(report))
             if args.json:
                 args.json.write_text(json.dumps(report, indent=2))

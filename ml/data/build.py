@@ -27,7 +27,7 @@ from ml.data.photos import (
     EXPOSURE_COLLECTIONS, Photo, View, group_by_scene, pair_exposures, read_photo_index, split_for_scene,
 )
 from ml.images import ImageError, load_image, resize_image, resize_short_side, save_image
-from ml.styles import STYLES, users_json
+from ml.styles import DATASET_USERS, users_json
 
 MANIFEST_COLUMNS = ("name", "target", "scene", "split", "collection", "source")
 INPUT_DIR = "input"
@@ -70,7 +70,7 @@ def _done_record(out: Path, scene: str) -> Path:
 def _expected_files(out: Path, rows: list[dict]) -> list[Path]:
     files = [out / INPUT_DIR / f"{row['name']}.jpg" for row in rows]
     for target in {row["target"] for row in rows}:
-        files += [out / user / f"{target}.jpg" for user in STYLES]
+        files += [out / user / f"{target}.jpg" for user in DATASET_USERS]
     return files
 
 
@@ -92,7 +92,7 @@ def _render_view(config: BuildConfig, view: View, images: dict[str, np.ndarray],
     out = Path(config.out)
     target_image = images[view.target.file]
     height, width = target_image.shape[:2]
-    for user, style in STYLES.items():
+    for user, style in DATASET_USERS.items():
         path = out / user / f"{view.target.name}.jpg"
         if not path.exists():
             save_jpeg(style(target_image), path)
@@ -144,7 +144,7 @@ def _prepare_output(config: BuildConfig) -> None:
         if previous != config.compatibility_key():
             raise BuildError(f"{out} holds a build with different settings {previous}; "
                              f"use another --out or delete it.")
-    for folder in [INPUT_DIR, DONE_DIR, *STYLES]:
+    for folder in [INPUT_DIR, DONE_DIR, *DATASET_USERS]:
         (out / folder).mkdir(parents=True, exist_ok=True)
     write_atomically(build_file, lambda tmp: tmp.write_text(json.dumps(
         {"settings": config.compatibility_key(), "config": asdict(config)}, indent=2)))
@@ -188,7 +188,7 @@ def build_dataset(photos: Path, out: Path, size: int = 512, workers: int = 2, li
     splits = {split: sum(row["split"] == split for row in rows) for split in ("train", "val", "test")}
     return {
         "out": config.out, "size": size, "workers": workers, "photos": len(index), "rows": len(rows),
-        "targets": len({row["target"] for row in rows}), "users": len(STYLES), "scenes": len(scenes),
+        "targets": len({row["target"] for row in rows}), "users": len(DATASET_USERS), "scenes": len(scenes),
         "scenes_resumed": resumed, "rows_per_split": splits, "unreadable": unreadable,
         "seconds": round(time.perf_counter() - start, 1),
     }

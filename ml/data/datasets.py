@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -36,6 +36,8 @@ class FiveKLayout:
     rows: list[dict[str, str]]
     train_users: list[str]
     test_users: list[str]
+    heldout_users: list[str] = field(default_factory=list)
+    """Held-out random users (a second unseen group, ml.styles.parametric); optional in users.json."""
 
     @classmethod
     def open(cls, root) -> "FiveKLayout":
@@ -56,15 +58,25 @@ class FiveKLayout:
         try:
             users = json.loads(users_file.read_text(encoding="utf-8"))
             train_users, test_users = list(users["train_users"]), list(users["test_users"])
+            heldout_users = list(users.get("heldout_users", []))
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise DatasetError(f"{users_file} is not valid: {error}") from error
-        return cls(root=root, rows=rows, train_users=train_users, test_users=test_users)
+        return cls(root=root, rows=rows, train_users=train_users, test_users=test_users, heldout_users=heldout_users)
 
     def split_rows(self, split: str) -> list[dict[str, str]]:
         rows = [row for row in self.rows if row["split"] == split]
         if not rows:
             raise DatasetError(f"{self.root} has no rows in split {split!r}.")
         return rows
+
+    def distinct_rows(self, split: str) -> list[dict[str, str]]:
+        """One row per distinct target photo of ``split`` (SICE's exposures of a scene share one target), its own
+        row where it has one: N preferred images are then N different pictures."""
+        rows: dict[str, dict[str, str]] = {}
+        for row in self.split_rows(split):
+            if row["target"] not in rows or row["name"] == row["target"]:
+                rows[row["target"]] = row
+        return list(rows.values())
 
     def input_path(self, row: dict[str, str]) -> Path:
         return self.root / "input" / f"{row['name']}.jpg"

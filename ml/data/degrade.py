@@ -22,9 +22,11 @@ under/over-exposed shots are used as inputs instead (see :mod:`ml.data.photos`).
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from PIL import Image
 
 from ml.styles import ops
 
@@ -67,3 +69,35 @@ def degrade(img: np.ndarray, params: Degradation) -> np.ndarray:
     out = ops.apply_linear_gains(img, gains, knee=0.8)
     out = np.power(out, np.float32(params.gamma), dtype=np.float32)
     return ops.clip01(0.5 + (out - 0.5) * np.float32(params.contrast))
+
+
+def camera_input(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A fresh camera-like input for training, drawn from ``rng`` (point 4 of the v2 design): beside the
+    exposure and white-balance errors above (applied in linear light), a third of the shots get a flat,
+    log-like tone curve (how cameras' flat profiles and phone HDR look before grading), then mild sensor
+    noise and JPEG compression, which is what people actually upload."""
+    under = rng.random() < 0.6
+    params = Degradation(
+        exposure_ev=float(-rng.uniform(0.0, 1.8) if under else rng.uniform(0.0, 1.1)),
+        temperature=float(rng.uniform(-0.18, 0.18)), tint=float(rng.uniform(-0.06, 0.06)),
+        gamma=float(rng.uniform(0.8, 1.25)), contrast=float(rng.uniform(0.65, 1.0)))
+    out = degrade(img, params)
+    if rng.random() < 0.33:
+        out = log_tone(out, float(rng.uniform(4.0, 16.0)))
+    if rng.random() < 0.5:
+        out = ops.clip01(out + rng.normal(0.0, rng.uniform(0.003, 0.02), out.shape).astype(np.float32))
+    if rng.random() < 0.6:
+        out = jpeg_roundtrip(out, int(rng.integers(55, 95)))
+    return out
+
+
+def log_tone(img: np.ndarray, strength: float) -> np.ndarray:
+    """A log curve log(1 + s x) / log(1 + s): lifted shadows, compressed highlights, a flat look."""
+    return (np.log1p(np.float32(strength) * img) / np.float32(np.log1p(strength))).astype(np.float32)
+
+
+def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray((img * 255.0 + 0.5).astype(np.uint8)).save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    return np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255.0

@@ -11,26 +11,29 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 
 SCHEME_LABELS = {"scheme2": "scheme 2 (mean)", "scheme1": "scheme 1 (triplet fit)"}
+GROUP_TITLES = {"unseen": "unseen named users", "heldout": "held-out random users"}
 
 
 def _fig6(sweep: dict, path: Path) -> None:
-    """Bars of mPSNR and mSSIM against the number of preferred images, mean ± std over the draws (Fig. 6)."""
-    counts = list(next(iter(sweep.values())))
-    positions = np.arange(len(counts))
-    width = 0.8 / len(sweep)
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for axis, metric, title in zip(axes, ("mpsnr", "mssim"), ("(a) mPSNR (dB)", "(b) mSSIM")):
-        for offset, (scheme, by_count) in enumerate(sweep.items()):
-            values = [by_count[count][metric] for count in counts]
-            axis.bar(positions + (offset - (len(sweep) - 1) / 2) * width, [np.mean(v) for v in values], width,
+    """Bars of mPSNR against the number of preferred images, mean ± std over the draws (Fig. 6), one panel per
+    group of new users (the unseen named users, the held-out random users)."""
+    figure, axes = plt.subplots(1, len(sweep), figsize=(5.5 * len(sweep), 4), squeeze=False)
+    for axis, (group, by_scheme) in zip(axes[0], sweep.items()):
+        counts = list(next(iter(by_scheme.values())))
+        positions = np.arange(len(counts))
+        width = 0.8 / len(by_scheme)
+        for offset, (scheme, by_count) in enumerate(by_scheme.items()):
+            values = [by_count[count]["mpsnr"] for count in counts]
+            axis.bar(positions + (offset - (len(by_scheme) - 1) / 2) * width, [np.mean(v) for v in values], width,
                      yerr=[np.std(v) for v in values], capsize=3, label=SCHEME_LABELS.get(scheme, scheme))
-        lows = [min(min(by_count[count][metric]) for by_count in sweep.values()) for count in counts]
-        highs = [max(max(by_count[count][metric]) for by_count in sweep.values()) for count in counts]
+        lows = [min(min(by_count[count]["mpsnr"]) for by_count in by_scheme.values()) for count in counts]
+        highs = [max(max(by_count[count]["mpsnr"]) for by_count in by_scheme.values()) for count in counts]
         margin = 0.15 * (max(highs) - min(lows) or 1.0)
         axis.set_ylim(min(lows) - margin, max(highs) + margin)
         axis.set_xticks(positions, counts)
         axis.set_xlabel("number of preferred images")
-        axis.set_title(title)
+        axis.set_ylabel("mPSNR (dB)")
+        axis.set_title(GROUP_TITLES.get(group, group))
         axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -1,12 +1,15 @@
 """What the experiments evaluate on and how new users' vectors are made (Sec. 4.2 of the paper, at our scale).
 
-- Test photos: the test split's rows (inputs), a seeded sample when limited; each user's rendering of the row's
-  target is the ground truth.
-- Preferred images of an unseen user: their renderings of *train-split* photos (one per distinct target), never
-  the evaluated photos. A draw of N of them is a pure function of (seed, user, N, draw), so Table 1's
+- User groups: the **unseen named users** (the dataset's test users), the **held-out random users** (a second
+  unseen group, ``ml.styles.parametric``, when the dataset has them) and the **seen** training users, whose
+  scheme-2 vectors are compared with their stored ones.
+- Test photos: the test split's rows (inputs), drawn in turn from every collection when limited; each user's
+  rendering of the row's target is the ground truth. Fig. 6 uses the first ``sweep_photos`` distinct photos.
+- Preferred images: a user's renderings of *distinct* train-split photos (SICE exposures share a photo: one
+  each), never the evaluated photos. A draw of N of them is a pure function of (seed, user, N, draw), so Table 1's
   "20 preferred" row is draw 0 of Fig. 6's N = 20 and both schemes see the same preferred images.
-- Scheme 1's non-preferred images: 3 × N renderings by the *other* users (training and unseen, "the other
-  methods" in the paper) of a fixed seeded set of train-split photos, so the embedding work stays bounded.
+- Scheme 1's non-preferred images: ``negatives_per_preferred`` other users' renderings of each preferred photo —
+  the same photos in other looks, as when a participant picks among versions of one photo.
 - Oracle vector (our definition; the paper has none): the vector minimizing the MSE of PieNet's output against
   the user's own retouches of train-split photos, found by Adam through the frozen PieNet, starting from the
   scheme-2 mean of all the user's preferred images. It bounds what any vector can reach with this PieNet.
@@ -33,12 +36,11 @@ from ml.resampling import shrink
 @dataclass(frozen=True)
 class ExperimentSettings:
     limit: int | None = None
-    sweep_photos: int = 8
-    counts: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 500)
-    draws: int = 10
+    sweep_photos: int = 24
+    counts: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100)
+    draws: int = 5
     preferred: int = 20
     negatives_per_preferred: int = 3
-    negative_pool_photos: int = 64
     tsne_images: int = 100
     oracle_pairs: int = 32
     oracle_steps: int = 60
@@ -60,6 +62,21 @@ def sample_in_order(items: list, count: int, rng: random.Random) -> list:
     return [items[index] for index in sorted(rng.sample(range(len(items)), count))]
 
 
+def round_robin_by_collection(rows: list[dict], rng: random.Random) -> list[dict]:
+    """All ``rows`` reordered so the collections take turns (each collection's rows shuffled by ``rng``): any
+    prefix then draws from every collection."""
+    by_collection: dict[str, list[dict]] = {}
+    for row in rows:
+        by_collection.setdefault(row.get("collection", ""), []).append(row)
+    queues = [rng.sample(members, len(members)) for _, members in sorted(by_collection.items())]
+    ordered = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                ordered.append(queue.pop(0))
+    return ordered
+
+
 class ExperimentData:
     """The dataset seen through the protocol above."""
 
@@ -69,22 +86,21 @@ class ExperimentData:
         users_document = json.loads((self.layout.root / "users.json").read_text(encoding="utf-8"))
         self.families = {name: info.get("family", "") for name, info in users_document.get("users", {}).items()}
         self.train_users, self.test_users = self.layout.train_users, self.layout.test_users
+        self.heldout_users = self.layout.heldout_users
         if not self.test_users:
             raise DatasetError(f"{self.layout.root}/users.json lists no test users; nothing to personalize for.")
-        for user in self.train_users + self.test_users:
+        for user in self.train_users + self.test_users + self.heldout_users:
             if not (self.layout.root / user).is_dir():
                 raise DatasetError(f"{self.layout.root} has no folder for user {user!r}.")
-        test_rows = self.layout.split_rows("test")
-        self.test_rows = self.draw(test_rows, settings.limit or len(test_rows), "test")
-        self.sweep_rows = self.test_rows[:settings.sweep_photos]
-        distinct_photos = {row["target"]: row for row in reversed(self.test_rows)}  # several inputs share one
-        self.grid_rows = [row for row in self.test_rows if distinct_photos[row["target"]] is row][:settings.grid_photos]
-        targets = {}
-        for row in self.layout.split_rows("train"):
-            targets.setdefault(row["target"], row)
-        self.pool_rows = list(targets.values())
+        self.groups = {"unseen": self.test_users, "heldout": self.heldout_users, "training": self.train_users}
+        self.personalized_users = self.test_users + self.heldout_users
+        ordered = round_robin_by_collection(self.layout.split_rows("test"), seeded_rng(settings.seed, "test"))
+        self.test_rows = ordered[:settings.limit or len(ordered)]
+        distinct_photos = list({row["target"]: row for row in reversed(self.test_rows)}.values())[::-1]
+        self.sweep_rows = distinct_photos[:settings.sweep_photos]
+        self.grid_rows = distinct_photos[:settings.grid_photos]
+        self.pool_rows = self.layout.distinct_rows("train")
         self.train_rows = self.layout.split_rows("train")
-        self.negative_rows = self.draw(self.pool_rows, settings.negative_pool_photos, "non-preferred photos")
 
     def draw(self, items: list, count: int, *labels) -> list:
         """``count`` of ``items`` (in order), the same for the same seed and labels on every run."""
@@ -93,13 +109,18 @@ class ExperimentData:
     def preferred_pool(self, user: str) -> list[Path]:
         return [self.layout.target_path(user, row) for row in self.pool_rows]
 
+    def preferred_rows(self, user: str, count: int, draw: int) -> list[dict]:
+        return self.draw(self.pool_rows, count, "preferred", user, count, draw)
+
     def preferred_draw(self, user: str, count: int, draw: int) -> list[Path]:
-        return self.draw(self.preferred_pool(user), count, "preferred", user, count, draw)
+        return [self.layout.target_path(user, row) for row in self.preferred_rows(user, count, draw)]
 
     def negative_draw(self, user: str, count: int, draw: int) -> list[Path]:
+        """Other named users' renderings of the same photos as the preferred draw."""
         others = [other for other in self.train_users + self.test_users if other != user]
-        candidates = [self.layout.target_path(other, row) for other in others for row in self.negative_rows]
-        return self.draw(candidates, count * self.settings.negatives_per_preferred, "non-preferred", user, draw)
+        rng = seeded_rng(self.settings.seed, "non-preferred", user, count, draw)
+        return [self.layout.target_path(other, row) for row in self.preferred_rows(user, count, draw)
+                for other in rng.sample(others, min(self.settings.negatives_per_preferred, len(others)))]
 
     def oracle_pairs(self, user: str) -> list[tuple[Path, Path]]:
         rows = self.draw(self.train_rows, self.settings.oracle_pairs, "oracle", user)
@@ -145,7 +166,7 @@ def scheme_vectors(data: ExperimentData, embeddings: EmbeddingCache, user: str, 
                    draw: int) -> dict[str, torch.Tensor]:
     """Scheme 2 (mean of the preferred) and scheme 1 (triplet fit with 3 × N non-preferred) for one draw."""
     positives = embeddings(data.preferred_draw(user, count, draw))
-    negatives = embeddings(data.negative_draw(user, len(positives), draw))
+    negatives = embeddings(data.negative_draw(user, count, draw))
     return {"scheme2": mean_vector(positives), "scheme1": optimize_vector(positives, negatives)}
 
 

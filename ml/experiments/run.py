@@ -13,16 +13,20 @@ import torch
 from tqdm import tqdm
 
 from ml.checkpoint import file_sha256
+from ml.experiments.embedding_checks import embedding_checks
 from ml.experiments.protocol import (EmbeddingCache, ExperimentData, ExperimentSettings, oracle_vector,
                                      scheme_vectors)
 from ml.experiments.scoring import ALL_METRICS, SWEEP_METRICS, ScoreBoard, to_tensor
+from ml.experiments.targets import chroma_spread, style_fidelity, targets
 from ml.images import load_image, resize_image, to_uint8
 from ml.inference import Enhancer
+from ml.personalize import mean_vector
 from ml.styles import STYLES
 
 SCHEMES = ("scheme2", "scheme1")
 GRID_HEIGHT = 160
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast"}
+MONOCHROME_USERS = ("mono_classic", "sepia")
 
 
 @dataclass
@@ -38,22 +42,23 @@ def sweep_system(scheme: str, count: int, draw: int) -> str:
 
 
 def _table_vectors(enhancer: Enhancer, data: ExperimentData, embeddings: EmbeddingCache) -> dict:
-    """Per unseen user: the sweep's vectors (scheme, count, draw) and the Table 1 ones (draw 0 at ``preferred``,
-    the oracle)."""
+    """Per personalized user: the sweep's vectors (scheme, count, draw), the Table 1 ones (draw 0 at
+    ``preferred``) and the oracle; per training user, scheme 2 from ``preferred`` of its own retouches."""
     settings = data.settings
-    pools = [path for user in data.test_users for path in data.preferred_pool(user)]
-    negatives = [data.layout.target_path(user, row) for user in data.train_users + data.test_users
-                 for row in data.negative_rows]
-    embeddings.prefetch(pools + negatives, desc="embedding preferred and non-preferred images")
+    everyone = data.train_users + data.test_users + data.heldout_users
+    embeddings.prefetch([path for user in everyone for path in data.preferred_pool(user)],
+                        desc="embedding preferred and non-preferred images")
     vectors: dict = {}
-    tasks = [(user, count, draw) for user in data.test_users for count in settings.counts
+    tasks = [(user, count, draw) for user in data.personalized_users for count in settings.counts
              for draw in range(settings.draws)]
     if settings.preferred not in settings.counts:
-        tasks += [(user, settings.preferred, 0) for user in data.test_users]
+        tasks += [(user, settings.preferred, 0) for user in data.personalized_users]
     for user, count, draw in tqdm(tasks, desc="preference vectors (schemes 1, 2)", unit="vector"):
         for scheme, vector in scheme_vectors(data, embeddings, user, count, draw).items():
             vectors[user, scheme, count, draw] = vector
-    for user in tqdm(data.test_users, desc="oracle vectors", unit="user"):
+    for user in data.train_users:
+        vectors[user, "seen-scheme2"] = mean_vector(embeddings(data.preferred_draw(user, settings.preferred, 0)))
+    for user in tqdm(data.personalized_users, desc="oracle vectors", unit="user"):
         vectors[user, "oracle"] = oracle_vector(enhancer, data, embeddings, user)
     return vectors
 
@@ -61,17 +66,20 @@ def _table_vectors(enhancer: Enhancer, data: ExperimentData, embeddings: Embeddi
 def _jobs(data: ExperimentData, styles: dict, vectors: dict, sweep: bool) -> list[Job]:
     """The PieNet enhancements of one photo; equal vectors (Table 1's row is draw 0 of the sweep) run once."""
     settings, preferred = data.settings, data.settings.preferred
-    everyone = data.train_users + data.test_users
-    mean = torch.stack(list(styles.values())).mean(dim=0)
+    everyone = data.train_users + data.personalized_users
+    mean = mean_vector(torch.stack(list(styles.values())))
     jobs = {id(mean): Job(mean, [("pienet:mean", user, ALL_METRICS) for user in everyone])}
-    for user in data.train_users:
-        if user in styles:
-            jobs[id(styles[user])] = Job(styles[user], [("pienet:own", user, ALL_METRICS)])
 
     def add(vector, system, user, names):
         jobs.setdefault(id(vector), Job(vector)).scorings.append((system, user, names))
 
-    for user in data.test_users:
+    for user in data.train_users:
+        if user in styles:
+            add(styles[user], "pienet:own", user, ALL_METRICS)
+            for other in data.train_users:  # style fidelity: is the output nearest to its own user's target?
+                add(styles[user], f"fidelity:{user}", other, ("psnr",))
+        add(vectors[user, "seen-scheme2"], "pienet:seen-scheme2", user, ALL_METRICS)
+    for user in data.personalized_users:
         for scheme in SCHEMES:
             add(vectors[user, scheme, preferred, 0], f"pienet:{scheme}", user, ALL_METRICS)
         add(vectors[user, "oracle"], "pienet:oracle", user, ALL_METRICS)
@@ -90,20 +98,22 @@ def _thumbnail(image: np.ndarray) -> np.ndarray:
 
 
 def _score_photos(enhancer: Enhancer, data: ExperimentData, styles: dict, vectors: dict,
-                  classical: list[str]) -> tuple[ScoreBoard, dict]:
+                  classical: list[str]) -> tuple[ScoreBoard, dict, dict]:
     board = ScoreBoard()
-    everyone = data.train_users + data.test_users
+    everyone = data.train_users + data.personalized_users
     grid_users, grid = data.grid_users(), {}
     sweep_names = {row["name"] for row in data.sweep_rows}
+    spreads: dict[str, dict[str, list[float]]] = {user: {"input": [], "output": [], "target": []}
+                                                  for user in MONOCHROME_USERS if user in styles}
     for row in tqdm(data.test_rows, desc="enhancing and scoring test photos", unit="photo"):
         photo = load_image(data.layout.input_path(row))
-        targets = {user: to_tensor(load_image(data.layout.target_path(user, row)), enhancer.device)
-                   for user in everyone}
-        fixed = [("input", photo, everyone)] + [(f"classical:{name}", STYLES[name](photo), data.test_users)
+        targets_by_user = {user: to_tensor(load_image(data.layout.target_path(user, row)), enhancer.device)
+                           for user in everyone}
+        fixed = [("input", photo, everyone)] + [(f"classical:{name}", STYLES[name](photo), data.personalized_users)
                                                  for name in classical]
         for system, image, users in fixed:
             prediction = to_tensor(image, enhancer.device)
-            board.score([(system, user, prediction, targets[user], ALL_METRICS) for user in users])
+            board.score([(system, user, prediction, targets_by_user[user], ALL_METRICS) for user in users])
         grid_outputs = {}
         jobs = _jobs(data, styles, vectors, sweep=row["name"] in sweep_names)
         for start in range(0, len(jobs), data.settings.batch_size):
@@ -113,85 +123,60 @@ def _score_photos(enhancer: Enhancer, data: ExperimentData, styles: dict, vector
             for job, output in zip(chunk, outputs):
                 prediction = to_tensor(output, enhancer.device)
                 for system, user, names in job.scorings:
-                    entries.append((system, user, prediction, targets[user], names))
+                    entries.append((system, user, prediction, targets_by_user[user], names))
                     if system == "pienet:scheme2" and user in grid_users:
                         grid_outputs[user] = output
+                    if system == "pienet:own" and user in spreads:
+                        spreads[user]["output"].append(chroma_spread(output))
             board.score(entries)
+        for user, values in spreads.items():
+            values["input"].append(chroma_spread(photo))
+            values["target"].append(chroma_spread(targets_by_user[user].permute(1, 2, 0).cpu().numpy()))
         if row in data.grid_rows:
             grid[row["name"]] = {"input": _thumbnail(photo),
                                  "outputs": {user: _thumbnail(grid_outputs[user]) for user in grid_users},
-                                 "targets": {user: _thumbnail(targets[user].permute(1, 2, 0).cpu().numpy())
+                                 "targets": {user: _thumbnail(targets_by_user[user].permute(1, 2, 0).cpu().numpy())
                                              for user in grid_users}}
-    return board, grid
+    monochrome = {user: {name: float(np.mean(values)) for name, values in by_kind.items()}
+                  for user, by_kind in spreads.items()}
+    return board, grid, monochrome
 
 
 def _table(board: ScoreBoard, data: ExperimentData, classical: list[str]) -> list[dict]:
     preferred = min(data.settings.preferred, len(data.pool_rows))
     ratio = data.settings.negatives_per_preferred
-    rows = [("input", "Input (no enhancement)", True)]
-    rows += [(f"classical:{name}", f"Fixed classical method: {name}" + (" †" if name in data.test_users else ""),
-              False) for name in classical]
-    rows += [("pienet:mean", "PieNet, non-personalized (mean of the training users' vectors)", True),
-             ("pienet:own", "PieNet, each training user's own vector", True),
-             ("pienet:scheme2", f"PieNet, unseen users, scheme 2 ({preferred} preferred)", False),
-             ("pienet:scheme1", f"PieNet, unseen users, scheme 1 ({preferred} preferred + "
-                                f"{ratio * preferred} non-preferred)", False),
-             ("pienet:oracle", "PieNet, unseen users, oracle vector (fitted to their ground truth)", False)]
+    rows = [("input", "Input (no enhancement)"),
+            *((f"classical:{name}", f"Fixed classical method: {name}" + (" †" if name in data.test_users else ""))
+              for name in classical),
+            ("pienet:mean", "PieNet, non-personalized (normalised mean of the training users' vectors)"),
+            ("pienet:own", "PieNet, each training user's stored vector"),
+            ("pienet:seen-scheme2", f"PieNet, training users, scheme 2 from {preferred} of their retouches"),
+            ("pienet:scheme2", f"PieNet, scheme 2 ({preferred} preferred)"),
+            ("pienet:scheme1", f"PieNet, scheme 1 ({preferred} preferred + {ratio * preferred} non-preferred "
+                               "of the same photos)"),
+            ("pienet:oracle", "PieNet, oracle vector (fitted to the user's ground truth)")]
     return [{"system": system, "method": label,
-             "unseen": board.summary(system, data.test_users),
-             "training": board.summary(system, data.train_users) if with_training else None}
-            for system, label, with_training in rows]
+             **{group: board.summary(system, users) for group, users in data.groups.items()}}
+            for system, label in rows]
 
 
 def _sweep(board: ScoreBoard, data: ExperimentData) -> dict:
     pool = len(data.pool_rows)
     result = {}
-    for scheme in SCHEMES:
-        result[scheme] = {}
-        for count in data.settings.counts:
-            draws = [board.summary(sweep_system(scheme, count, draw), data.test_users)
-                     for draw in range(data.settings.draws)]
-            result[scheme][str(count)] = {
-                "effective_count": min(count, pool),
-                **{f"m{name}": [summary[f"m{name}"] for summary in draws] for name in SWEEP_METRICS}}
+    for group in ("unseen", "heldout"):
+        users = data.groups[group]
+        if not users:
+            continue
+        result[group] = {}
+        for scheme in SCHEMES:
+            result[group][scheme] = {}
+            for count in data.settings.counts:
+                draws = [board.summary(sweep_system(scheme, count, draw), users)
+                         for draw in range(data.settings.draws)]
+                result[group][scheme][str(count)] = {
+                    "effective_count": min(count, pool),
+                    **{f"m{name}": [summary[f"m{name}"] for summary in draws] for name in SWEEP_METRICS}}
     return result
-
-
-def _tsne(data: ExperimentData, embeddings: EmbeddingCache) -> dict:
-    from sklearn.manifold import TSNE
-    from sklearn.metrics import silhouette_score
-
-    labels, paths = [], []
-    for user in data.test_users:
-        chosen = data.draw(data.preferred_pool(user), data.settings.tsne_images, "t-SNE")
-        paths += chosen
-        labels += [user] * len(chosen)
-    features = embeddings(paths).numpy()
-    perplexity = float(min(30.0, max(2.0, (len(paths) - 1) / 3)))
-    points = TSNE(n_components=2, perplexity=perplexity, init="pca",
-                  random_state=data.settings.seed).fit_transform(features)
-    silhouette = None
-    if 2 <= len(set(labels)) < len(labels):
-        silhouette = float(silhouette_score(features, labels, metric="cosine"))
-    return {"labels": labels, "points": points.tolist(), "images_per_user": len(paths) // len(data.test_users),
-            "perplexity": perplexity, "silhouette_cosine": silhouette}
-
-
-def targets(table: list[dict]) -> list[dict]:
-    """The issue's targets for the unseen users with scheme 2: ≥ input + 4 dB, ≥ best fixed method + 2 dB,
-    within 1.5 dB of the oracle."""
-    by_system = {row["system"]: row["unseen"]["mpsnr"] for row in table if row["unseen"]}
-    scheme2, oracle = by_system["pienet:scheme2"], by_system["pienet:oracle"]
-    classical = {system: value for system, value in by_system.items() if system.startswith("classical:")}
-    checks = [("mPSNR gain of scheme 2 over the input", scheme2 - by_system["input"], "≥", 4.0)]
-    if classical:
-        best = max(classical, key=classical.get)
-        checks.append((f"mPSNR gain of scheme 2 over the best fixed method ({best.split(':', 1)[1]})",
-                       scheme2 - classical[best], "≥", 2.0))
-    checks.append(("mPSNR shortfall of scheme 2 from the oracle vector", oracle - scheme2, "≤", 1.5))
-    return [{"target": name, "value_db": round(value, 3), "required_db": f"{relation} {threshold}",
-             "passed": bool(value >= threshold if relation == "≥" else value <= threshold)}
-            for name, value, relation, threshold in checks]
 
 
 def run_experiments(enhancer: Enhancer, checkpoint, data_dir, out_dir, settings: ExperimentSettings) -> dict:
@@ -214,9 +199,12 @@ def run_experiments(enhancer: Enhancer, checkpoint, data_dir, out_dir, settings:
     embeddings = EmbeddingCache(enhancer, batch_size=settings.batch_size * 2)
     vectors = _table_vectors(enhancer, data, embeddings)
     seconds = {"vectors": time.perf_counter() - started}
-    board, grid = _score_photos(enhancer, data, styles, vectors, classical)
+    board, grid, monochrome = _score_photos(enhancer, data, styles, vectors, classical)
     seconds["enhance_and_score"] = time.perf_counter() - started - seconds["vectors"]
     table = _table(board, data, classical)
+    checks = embedding_checks(embeddings, data_dir, settings.preferred, settings.draws, settings.seed)
+    fidelity = style_fidelity(board, [user for user in data.train_users if user in styles])
+    sweep = _sweep(board, data)
     results = {
         "checkpoint": {"path": str(checkpoint), "sha256": file_sha256(checkpoint),
                        "config": enhancer.config.to_dict(), "device": str(enhancer.device),
@@ -224,12 +212,16 @@ def run_experiments(enhancer: Enhancer, checkpoint, data_dir, out_dir, settings:
         "data": str(data.layout.root),
         "settings": {**asdict(settings), "counts": list(settings.counts)},
         "photos": {"table1": len(data.test_rows), "sweep": len(data.sweep_rows),
+                   "sweep_collections": sorted({row["collection"] for row in data.sweep_rows}),
                    "preferred_pool": len(data.pool_rows), "training_users_scored": len(styles),
-                   "unseen_users": len(data.test_users)},
+                   "unseen_users": len(data.test_users), "heldout_users": len(data.heldout_users)},
         "table1": table,
-        "fig6": _sweep(board, data),
-        "fig8": _tsne(data, embeddings),
-        "targets": targets(table),
+        "fig6": sweep,
+        "fig8": checks["unseen named users"]["silhouette"],
+        "embedding_checks": checks,
+        "style_fidelity": fidelity,
+        "monochrome": monochrome,
+        "targets": targets(table, sweep, checks, fidelity, monochrome, settings.preferred),
         "images_embedded": len(embeddings),
     }
     figures = draw_figures(results, grid, data.grid_users(), out_dir)

@@ -74,6 +74,16 @@ class PieNet(nn.Module):
         nn.init.zeros_(self.to_delta.weight)
         nn.init.zeros_(self.to_delta.bias)
 
+    def copy_encoder_from(self, embedding_net: nn.Module) -> None:
+        """Start the encoder from the trained embedding trunk (conv1 … block 8 are the same ResNet-18 layers):
+        the closest substitute for ImageNet weights, which cannot be had here, and already tuned to the colour
+        and tone differences PieNet has to see."""
+        conv1, bn1, _, _, layer1, layer2, layer3, layer4, _ = embedding_net.trunk
+        pairs = ((self.conv1[0], conv1), (self.conv1[1], bn1), (self.blocks_1_2, layer1), (self.blocks_3_4, layer2),
+                 (self.blocks_5_6, layer3), (self.blocks_7_8, layer4))
+        for mine, theirs in pairs:
+            mine.load_state_dict(theirs.state_dict())
+
     def forward(self, image: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
         if vector.dim() == 1:
             vector = vector.unsqueeze(0).expand(image.shape[0], -1)

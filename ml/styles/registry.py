@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ml.styles import classical, photographers, presets
+from ml.styles.parametric import RandomUser, heldout_random_users
 
 StyleFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -57,6 +58,13 @@ TEST_USERS: tuple[str, ...] = (
 
 TRAIN_USERS: tuple[str, ...] = tuple(sorted(name for name in STYLES if name not in TEST_USERS))
 
+HELDOUT_RANDOM_USERS: dict[str, RandomUser] = {user.name: user for user in heldout_random_users(10)}
+"""A second unseen group for the experiments: random users (ml.styles.parametric) no training run draws."""
+
+DATASET_USERS: dict[str, StyleFunction] = {**{name: style.function for name, style in STYLES.items()},
+                                           **HELDOUT_RANDOM_USERS}
+"""Every user the dataset build renders: the named ones and the held-out random ones."""
+
 
 def get_style(name: str) -> Style:
     try:
@@ -67,9 +75,12 @@ def get_style(name: str) -> Style:
 
 def users_json() -> dict:
     """The ``users.json`` document of the dataset layout contract."""
+    users = {name: {"family": style.family, "description": style.description} for name, style in STYLES.items()}
+    users.update({name: {"family": user.family, "description": user.description}
+                  for name, user in HELDOUT_RANDOM_USERS.items()})
     return {
         "train_users": list(TRAIN_USERS),
         "test_users": list(TEST_USERS),
-        "users": {name: {"family": style.family, "description": style.description}
-                  for name, style in sorted(STYLES.items())},
+        "heldout_users": list(HELDOUT_RANDOM_USERS),
+        "users": dict(sorted(users.items())),
     }

@@ -4,13 +4,15 @@ JSON-lines metrics, periodic and Ctrl-C checkpoints, and resuming."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import math
 import os
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -112,19 +114,47 @@ class MetricsLog:
                 handle.write(json.dumps(record) + "\n")
 
 
-def run_steps(*, stage: str, dataset, recipe: TrainingRecipe,
+def scheduled_rate(step: int, recipe: TrainingRecipe) -> float:
+    """The share of the base learning rate at ``step``: linear warm-up over ``warmup_steps``, then a cosine from
+    1 to 0.05 at ``steps``. A pure function of the step, so a resumed run continues the same schedule."""
+    if step < recipe.warmup_steps:
+        return (step + 1) / recipe.warmup_steps
+    span = max(1, recipe.steps - recipe.warmup_steps)
+    progress = min(1.0, (step - recipe.warmup_steps) / span)
+    return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def set_learning_rates(optimizer: torch.optim.Optimizer, step: int, recipe: TrainingRecipe) -> None:
+    """Each parameter group runs at its ``base_lr`` times the schedule."""
+    share = scheduled_rate(step, recipe)
+    for group in optimizer.param_groups:
+        group["lr"] = group.setdefault("base_lr", group["lr"]) * share
+
+
+def step_batches(make_batch: Callable[[int], object], start_step: int) -> Iterator:
+    """Batches ``make_batch(step)`` for step = start_step, start_step + 1, … (the style bank's batches are pure
+    functions of the step)."""
+    return (make_batch(step) for step in itertools.count(start_step))
+
+
+def loader_batches(dataset, recipe: TrainingRecipe, start_step: int, context: DistributedContext) -> Iterator:
+    """Batches of a map-style dataset through :class:`StepBatchSampler`, which resumes at ``start_step``."""
+    sampler = StepBatchSampler(len(dataset), recipe.batch_size, recipe.seed, start_step, context.rank,
+                               context.world_size)
+    return iter(_data_loader(dataset, sampler, recipe.num_workers, recipe.in_memory, context.device))
+
+
+def run_steps(*, stage: str, batches: Iterable, recipe: TrainingRecipe,
               train_step: Callable[[object, int], dict[str, torch.Tensor]], save: Callable[[int], None],
-              start_step: int, out_dir: Path, context: DistributedContext,
+              start_step: int, out_dir: Path, context: DistributedContext, images_per_step: int | None = None,
               on_step: Callable[[int, dict[str, torch.Tensor]], None] | None = None) -> int:
-    """The loop of both stages: batches come from ``dataset`` through :class:`StepBatchSampler` (starting at
-    ``start_step``); ``train_step(batch, step)`` returns loss terms; every ``log_every`` steps their values and
-    the throughput go to metrics.jsonl; ``save(step)`` runs every ``save_every`` steps, at the end, and on
-    Ctrl-C (then :class:`TrainingInterrupted` is raised). ``on_step(step, terms)`` runs after every step (a
-    caller's progress report; an exception it raises stops the run without saving)."""
-    total_steps, batch_size = recipe.steps, recipe.batch_size
-    log_every, save_every = recipe.log_every, recipe.save_every
-    sampler = StepBatchSampler(len(dataset), batch_size, recipe.seed, start_step, context.rank, context.world_size)
-    batches = _data_loader(dataset, sampler, recipe.num_workers, recipe.in_memory, context.device)
+    """The loop of every stage: ``train_step(batch, step)`` returns loss terms; every ``log_every`` steps their
+    values and the throughput (``images_per_step``, default the batch size) go to metrics.jsonl; ``save(step)``
+    runs every ``save_every`` steps, at the end, and on Ctrl-C (then :class:`TrainingInterrupted` is raised).
+    ``on_step(step, terms)`` runs after every step (a caller's progress report; an exception it raises stops the
+    run without saving)."""
+    total_steps, log_every, save_every = recipe.steps, recipe.log_every, recipe.save_every
+    images_per_step = images_per_step or recipe.batch_size
     log = MetricsLog(out_dir, context.is_main)
     step = start_step
     progress = tqdm(total=total_steps, initial=start_step, desc=stage, unit="step", disable=not context.is_main)
@@ -141,7 +171,8 @@ def run_steps(*, stage: str, dataset, recipe: TrainingRecipe,
                 elapsed = time.perf_counter() - window_start
                 values = {name: float(value) for name, value in terms.items()}
                 log.write({"stage": stage, "step": step, **values,
-                           "images_per_s": window_steps * batch_size / max(elapsed, 1e-9), "time": time.time()})
+                           "images_per_s": window_steps * images_per_step / max(elapsed, 1e-9),
+                           "time": time.time()})
                 progress.set_postfix(loss=f"{values['loss']:.4f}")
                 window_start, window_steps = time.perf_counter(), 0
             if step % save_every == 0 and step < total_steps and context.is_main:

@@ -1,5 +1,16 @@
-"""Stage 1 (Sec. 3.1, 4.1): learn the embedding network and one preference vector per training user with the
-triplet loss, jointly."""
+"""Stage 1 (Sec. 3.1, 4.1, reworked for v2): learn the embedding network and one preference vector per training
+user with the triplet loss, jointly — on batches that make style, not content, the thing to tell apart.
+
+v1 drew a positive and a negative per triplet, mostly from other photos, and learned content: one photo in two
+styles embedded closer (cosine 0.78) than one style on two photos (0.65). Here a batch is P photos, each seen as
+its input and as retouched by the same K users, and eq. 1 runs over every triplet whose negative shows the
+positive's photo — another user's retouch or the input. Only the look differs between positive and negative.
+
+After training, every user's embeddings of ``pool_size`` whole retouched photos are kept (``user_embeddings.pt``)
+and each stored vector becomes the renormalised mean of its user's pool: the vectors are then made the way a new
+user's scheme-2 vector is made, which PieNet (stage 2) is trained on. v1 kept the free vectors f_k, which ended
+at cosine 0.17 to their users' mean embeddings.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +20,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ml.checkpoint import load_checkpoint, load_training_state, save_checkpoint, save_training_state
-from ml.config import EmbeddingRecipe, ModelConfig
-from ml.data.datasets import TripletDataset
+from ml.checkpoint import (CheckpointError, load_checkpoint, load_training_state, load_user_embeddings,
+                           save_checkpoint, save_training_state, save_user_embeddings, training_state_tensors)
+from ml.config import EmbeddingRecipe, ModelConfig, TrainingRecipe
+from ml.data.style_bank import StyleBank, open_bank
+from ml.inference import Enhancer
 from ml.losses import triplet_loss
 from ml.models import EmbeddingNet
-from ml.training.common import autocast_context, run_steps, training_run
+from ml.training.common import autocast_context, run_steps, set_learning_rates, step_batches, training_run
 
 STAGE = "embedding"
+USER_EMBEDDINGS_NAME = "user_embeddings.pt"
+FINAL_VECTORS = "renormalised mean of each user's pool"
 
 
 class PreferenceSpace(nn.Module):
@@ -28,11 +43,12 @@ class PreferenceSpace(nn.Module):
         self.net = net
         self.vectors = nn.Parameter(vectors.clone())
 
-    def forward(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor,
-                margin: float) -> torch.Tensor:
-        features = self.net(torch.cat([positives, negatives]))
-        positive_features, negative_features = features.chunk(2)
-        return triplet_loss(self.vectors[users], positive_features, negative_features, margin)
+    def forward(self, images: torch.Tensor, anchors: torch.Tensor, positives: torch.Tensor,
+                negatives: torch.Tensor, margin: float) -> torch.Tensor:
+        """Eq. 1 for triplets given as (anchor user, positive row, negative row) into one batch of images, so an
+        image shared by many triplets is embedded once."""
+        features = self.net(images)
+        return triplet_loss(self.vectors[anchors], features[positives], features[negatives], margin)
 
 
 def initial_vectors(num_users: int, dim: int, seed: int) -> torch.Tensor:
@@ -42,45 +58,118 @@ def initial_vectors(num_users: int, dim: int, seed: int) -> torch.Tensor:
     return F.normalize(torch.randn(num_users, dim, generator=generator), dim=1)
 
 
+def space_optimizer(model: nn.Module, space: PreferenceSpace, learning_rate: float,
+                    vector_lr_scale: float = 1.0) -> torch.optim.Adam:
+    """Adam with the vectors in their own group: each vector sees only its user's triplets, a few per cent of
+    the batches, so it needs a larger rate to keep up with the shared network."""
+    vector_ids = {id(space.vectors)}
+    network = [parameter for parameter in model.parameters() if id(parameter) not in vector_ids]
+    return torch.optim.Adam([{"params": network, "lr": learning_rate},
+                             {"params": [space.vectors], "lr": learning_rate * vector_lr_scale}])
+
+
+def triplet_step(model: nn.Module, optimizer: torch.optim.Optimizer, recipe: TrainingRecipe, step: int,
+                 device: torch.device, images: torch.Tensor, anchors: torch.Tensor, positives: torch.Tensor,
+                 negatives: torch.Tensor, margin: float) -> dict[str, torch.Tensor]:
+    """One optimizer step of eq. 1, averaged over the active triplets (those with a positive loss): with many
+    easy triplets per batch, a plain mean would shrink the gradient as training succeeds."""
+    set_learning_rates(optimizer, step, recipe)
+    moved = [tensor.to(device, non_blocking=True) for tensor in (images, anchors, positives, negatives)]
+    with autocast_context(device):
+        losses = model(*moved, margin)
+    active = (losses > 0).float()
+    loss = losses.sum() / active.sum().clamp_min(1.0)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {"loss": loss.detach(), "active_triplets": active.mean()}
+
+
+def embed_pools(net: EmbeddingNet, config: ModelConfig, bank: StyleBank, pool_size: int, seed: int,
+                device) -> torch.Tensor:
+    """(users, pool_size, D): every user's embeddings of ``pool_size`` whole photos it retouched, embedded the
+    way the platform embeds a participant's picks (:meth:`ml.inference.Enhancer.embed`)."""
+    from tqdm import tqdm
+
+    embedder = Enhancer(net, None, config, {}, device=device, precision="fp32")
+    pools = [embedder.embed(bank.pool_images(user, pool_size, seed)).cpu()
+             for user in tqdm(range(len(bank.users)), desc="user embeddings", unit="user")]
+    return torch.stack(pools)
+
+
+def pool_vectors(pools: torch.Tensor) -> torch.Tensor:
+    """Stored vectors: the renormalised mean of each user's pool (scheme 2 with all of its images)."""
+    return F.normalize(pools.float().mean(dim=1), dim=-1)
+
+
 def train_embedding(data_dir, out_dir, recipe: EmbeddingRecipe, config: ModelConfig | None = None,
-                    init: str = "random", device: str = "auto", resume: bool = False) -> Path:
-    """Train stage 1 on ``data_dir`` (FiveK layout, train split, train users); returns the checkpoint path."""
+                    init: str = "random", device: str = "auto", resume: bool = False, photos=None) -> Path:
+    """Train stage 1 on ``data_dir``'s train split; returns the checkpoint path (``user_embeddings.pt`` beside)."""
     out_dir = Path(out_dir)
     with training_run(out_dir, device, recipe.seed) as (context, checkpoint_path, state_path):
+        bank = open_bank(data_dir, "train", recipe.random_users, recipe.cache_size, recipe.named_share,
+                         recipe.crop_scale, photos)
+        names = bank.user_names
         if resume:
             loaded = load_checkpoint(checkpoint_path)
-            config, net, users = loaded.config, loaded.embedding_net, list(loaded.styles)
-            vectors = torch.stack(list(loaded.styles.values()))
+            config, net = loaded.config, loaded.embedding_net
+            vectors = training_state_tensors(state_path).get("vectors")
+            if vectors is None or vectors.shape[0] != len(names):
+                raise CheckpointError(f"{state_path} holds no vectors for this dataset's and recipe's "
+                                      f"{len(names)} training users; start a new run.")
         else:
             config = config or ModelConfig()
-            net, users = EmbeddingNet(config, init=init), None
-        dataset = TripletDataset(data_dir, "train", users=users, size=config.embed_size,
-                                 crop_scale=recipe.crop_scale,
-                                 matched_negative_fraction=recipe.matched_negative_fraction,
-                                 in_memory=recipe.in_memory, device=context.device if recipe.in_memory else "cpu")
-        if not resume:
-            vectors = initial_vectors(len(dataset.users), config.vector_dim, recipe.seed)
+            net = EmbeddingNet(config, init=init)
+            vectors = initial_vectors(len(names), config.vector_dim, recipe.seed)
         space = PreferenceSpace(net, vectors).to(context.device).train()
         model = context.wrap(space)
-        optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
+        optimizer = space_optimizer(model, space, recipe.learning_rate, recipe.vector_lr_scale)
         start_step = load_training_state(state_path, optimizer, STAGE) if resume else 0
 
+        def metadata(step: int) -> dict:
+            return {"stage": STAGE, "step": step, "recipe": recipe.to_dict(), "init": init, "data": str(data_dir),
+                    "vectors": "learned (training in progress)"}
+
         def save(step: int) -> None:
-            metadata = {"stage": STAGE, "step": step, "recipe": recipe.to_dict(), "init": init,
-                        "data": str(data_dir)}
-            save_checkpoint(checkpoint_path, space.net, None, config, dataset.users, space.vectors, metadata)
-            save_training_state(state_path, optimizer, step, STAGE)
+            save_checkpoint(checkpoint_path, space.net, None, config, names, space.vectors, metadata(step))
+            save_training_state(state_path, optimizer, step, STAGE, {"vectors": space.vectors})
 
         def train_step(batch, step: int) -> dict[str, torch.Tensor]:
-            users, positives, negatives = (item.to(context.device, non_blocking=True) for item in batch)
-            with autocast_context(context.device):
-                losses = model(users, positives, negatives, recipe.margin)
-            loss = losses.mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            return {"loss": loss.detach(), "active_triplets": (losses > 0).float().mean()}
+            anchors, positives, negatives = batch.triplets()
+            return triplet_step(model, optimizer, recipe, step, context.device, batch.images, anchors, positives,
+                                negatives, recipe.margin)
 
-        run_steps(stage=STAGE, dataset=dataset, recipe=recipe, train_step=train_step, save=save,
-                  start_step=start_step, out_dir=out_dir, context=context)
+        if start_step < recipe.steps:
+            per_step = recipe.batch_size * (recipe.users_per_batch + 1)
+            photos_per_rank = max(1, recipe.batch_size // context.world_size)
+            batches = step_batches(lambda step: bank.grid_batch(recipe.seed, step, photos_per_rank,
+                                                                recipe.users_per_batch, config.embed_size,
+                                                                context.rank), start_step)
+            run_steps(stage=STAGE, batches=batches, recipe=recipe, train_step=train_step, save=save,
+                      start_step=start_step, out_dir=out_dir, context=context, images_per_step=per_step)
+        finished = not resume or start_step < recipe.steps or not (out_dir / USER_EMBEDDINGS_NAME).is_file()
+        if context.is_main and finished:
+            _finish(space.net.eval(), config, bank, recipe, out_dir, metadata(max(start_step, recipe.steps)),
+                    space.vectors.detach().cpu(), context.device)
+        context.barrier()
         return checkpoint_path
+
+
+def _finish(net: EmbeddingNet, config: ModelConfig, bank: StyleBank, recipe: EmbeddingRecipe, out_dir: Path,
+            metadata: dict, learned: torch.Tensor | None, device) -> None:
+    """Embed every user's pool, then store the named users with their pool means as vectors (the random users
+    live on only in the pools, for stage 2)."""
+    names = bank.user_names
+    pools = embed_pools(net, config, bank, recipe.pool_size, recipe.seed, device)
+    save_user_embeddings(out_dir / USER_EMBEDDINGS_NAME, names, pools)
+    named = [index for index, user in enumerate(bank.users) if user.named]
+    stored = pool_vectors(pools[named])
+    metadata = {**metadata, "vectors": FINAL_VECTORS}
+    if learned is not None:  # how far the free vectors f_k ended from the pool means (v1: cosine 0.17)
+        metadata["learned_vector_cosine"] = float((F.normalize(learned[named], dim=1) * stored).sum(dim=1).mean())
+    save_checkpoint(out_dir / "checkpoint.pt", net, None, config, [names[i] for i in named], stored, metadata)
+
+
+def load_pools(stage_dir) -> tuple[list[str], torch.Tensor]:
+    """The user embeddings a stage-1 run left in ``stage_dir``."""
+    return load_user_embeddings(Path(stage_dir) / USER_EMBEDDINGS_NAME)

@@ -22,11 +22,11 @@ from ml.config import ConfigError, EmbeddingRecipe, ModelConfig, PieNetRecipe
 from ml.data.labels import LabelDataset, LabelPairDataset, LabelSplit, LabelTripletDataset, UserLabels
 from ml.inference import Enhancer
 from ml.losses import PieNetLoss
-from ml.models import EmbeddingNet, PieNet
+from ml.models import EmbeddingNet
 from ml.personalize import mean_vector
-from ml.training.common import CHECKPOINT_NAME, autocast_context, run_steps, training_run
-from ml.training.embedding import PreferenceSpace, initial_vectors
-from ml.training.pienet import perturb
+from ml.training.common import CHECKPOINT_NAME, loader_batches, run_steps, training_run
+from ml.training.embedding import PreferenceSpace, initial_vectors, space_optimizer, triplet_step
+from ml.training.pienet import new_pienet, noise_generator, perturb, pienet_step
 
 EMBEDDING_STAGE, PIENET_STAGE = "finetune-embedding", "finetune-pienet"
 EMBEDDING_CHECKPOINT_NAME = "embedding.pt"
@@ -56,16 +56,7 @@ def _stage_recipe(cls, defaults: dict[str, Any], overrides: dict[str, Any] | Non
             raise ConfigError(f"{what}.{name} must be like {expected!r}, got {value!r}.")
     recipe = cls(**values)
     recipe.crop_scale = tuple(recipe.crop_scale)
-    for name in ("steps", "batch_size", "log_every"):
-        if getattr(recipe, name) < 1:
-            raise ConfigError(f"{what}.{name} must be a positive integer, got {getattr(recipe, name)!r}.")
-    if not 0 < recipe.learning_rate < 1:
-        raise ConfigError(f"{what}.learning_rate must be a number in (0, 1), got {recipe.learning_rate!r}.")
-    if recipe.num_workers < 0:
-        raise ConfigError(f"{what}.num_workers must be a non-negative integer, got {recipe.num_workers!r}.")
-    scale = recipe.crop_scale
-    if len(scale) != 2 or not all(isinstance(v, (int, float)) for v in scale) or not 0 < scale[0] <= scale[1] <= 1:
-        raise ConfigError(f"{what}.crop_scale must be two fractions 0 < low ≤ high ≤ 1, got {list(scale)!r}.")
+    recipe.validate(what)
     return recipe
 
 
@@ -157,10 +148,75 @@ def embed_keys(net: EmbeddingNet, config: ModelConfig, labels: LabelDataset, key
     return torch.from_numpy(features.cpu().numpy().copy())
 
 
-def participant_mean_vectors(net, config, labels: LabelDataset, users: list[UserLabels], device) -> dict:
-    """Scheme 2 for every participant with positives: the mean of their positives' embeddings."""
+def mean_vectors(net, config, labels: LabelDataset, users: list[UserLabels], device) -> dict:
+    """Scheme 2 for every user with positives (participants and named styles alike): the renormalised mean of
+    their positives' embeddings — the vectors the platform will hand PieNet."""
     return {user.name: mean_vector(embed_keys(net, config, labels, user.positives, device))
-            for user in users if user.kind == "participant" and user.positives}
+            for user in users if user.positives}
+
+
+def _training_users(split: LabelSplit, base_styles: dict, from_scratch: bool) -> list[UserLabels]:
+    """Named styles first (when fine-tuning, those without renderings keep their vectors untouched), then the
+    participants."""
+    style_users = [user for user in split.train if user.kind == "style"]
+    known = {user.name for user in style_users}
+    kept = [UserLabels(name, "style") for name in base_styles if name not in known] if not from_scratch else []
+    return style_users + kept + [user for user in split.train if user.kind == "participant"]
+
+
+def _starting_vectors(net, config, labels, users, base_styles, recipe: FinetuneRecipe, device) -> torch.Tensor:
+    """From scratch: random vectors. Fine-tuning: the base's vector for its styles, and for anyone new the
+    mean of their positives in the base embedding (where they are now)."""
+    if recipe.from_scratch:
+        return initial_vectors(len(users), config.vector_dim, recipe.seed)
+    return torch.stack([base_styles[user.name].float() if user.name in base_styles
+                        else mean_vector(embed_keys(net, config, labels, user.positives, device)) for user in users])
+
+
+def _train_space(space: PreferenceSpace, labels, users, config, recipe: FinetuneRecipe, out_dir: Path, context,
+                 on_step: StepCallback | None) -> None:
+    """Stage 1 on the label triplets (each participant's picks against their own non-picks, each style's
+    renderings against the input and the other styles); saves ``embedding.pt``."""
+    stage = recipe.embedding
+    triplets = LabelTripletDataset(labels, users, size=config.embed_size, crop_scale=stage.crop_scale,
+                                   in_memory=stage.in_memory, device=context.device if stage.in_memory else "cpu")
+    optimizer = space_optimizer(space, space, stage.learning_rate, stage.vector_lr_scale)
+    names = [user.name for user in users]
+
+    def train_step(batch, step: int) -> dict[str, torch.Tensor]:
+        user_indices, positives, negatives = batch
+        count = len(user_indices)
+        rows = torch.arange(count)
+        return triplet_step(space, optimizer, stage, step, context.device, torch.cat([positives, negatives]),
+                            user_indices, rows, rows + count, stage.margin)
+
+    def save(step: int) -> None:
+        save_checkpoint(out_dir / EMBEDDING_CHECKPOINT_NAME, space.net, None, config, names, space.vectors,
+                        {"stage": EMBEDDING_STAGE, "step": step, "recipe": recipe.to_dict()})
+
+    run_steps(stage=EMBEDDING_STAGE, batches=loader_batches(triplets, stage, 0, context), recipe=stage,
+              train_step=train_step, save=save, start_step=0, out_dir=out_dir, context=context,
+              on_step=_reporter(on_step, EMBEDDING_STAGE, stage.steps))
+
+
+def _train_pienet(pienet, embedding_net, labels, users, stage_vectors, config, recipe: FinetuneRecipe,
+                  save, out_dir: Path, context, on_step: StepCallback | None) -> None:
+    """Stage 2 on the (input, picked rendering) pairs, each with its user's vector plus the paper's noise."""
+    stage = recipe.pienet
+    pairs = LabelPairDataset(labels, users, size=config.pienet_size, crop_scale=stage.crop_scale,
+                             in_memory=stage.in_memory, device=context.device if stage.in_memory else "cpu")
+    optimizer = torch.optim.Adam(pienet.parameters(), lr=stage.learning_rate)
+    loss_function = PieNetLoss(embedding_net, stage.lambda_perceptual, stage.lambda_tv)
+
+    def train_step(batch, step: int) -> dict[str, torch.Tensor]:
+        images, targets, user_indices = batch
+        vectors = perturb(stage_vectors[user_indices.to(stage_vectors.device)], stage.vector_noise,
+                          noise_generator(stage.seed, step, context.rank))
+        return pienet_step(pienet, optimizer, loss_function, stage, step, context.device, images, targets, vectors)
+
+    run_steps(stage=PIENET_STAGE, batches=loader_batches(pairs, stage, 0, context), recipe=stage,
+              train_step=train_step, save=save, start_step=0, out_dir=out_dir, context=context,
+              on_step=_reporter(on_step, PIENET_STAGE, stage.steps))
 
 
 def finetune(labels_dir, out_dir, recipe: FinetuneRecipe, base_checkpoint=None, config: ModelConfig | None = None,
@@ -178,84 +234,30 @@ def finetune(labels_dir, out_dir, recipe: FinetuneRecipe, base_checkpoint=None, 
         raise ValueError("The base checkpoint holds no PieNet to fine-tune.")
     config = base.config if base is not None else (config or ModelConfig())
     base_styles = dict(base.styles) if base is not None else {}
-
-    # Users: named styles first (those without renderings keep their vectors untouched), then participants.
-    style_users = [user for user in split.train if user.kind == "style"]
-    known = {user.name for user in style_users}
-    kept = [UserLabels(name, "style") for name in base_styles if name not in known] if not recipe.from_scratch else []
-    users = style_users + kept + [user for user in split.train if user.kind == "participant"]
-    names = [user.name for user in users]
+    users = _training_users(split, base_styles, recipe.from_scratch)
     out_dir = Path(out_dir)
 
     with training_run(out_dir, device, recipe.seed) as (context, checkpoint_path, _):
-        device = context.device
-        if recipe.from_scratch:
-            net = EmbeddingNet(config, init=recipe.init)
-            vectors = initial_vectors(len(users), config.vector_dim, recipe.seed)
-        else:
-            net = base.embedding_net
-            rows = []
-            for user in users:
-                if user.name in base_styles:
-                    rows.append(base_styles[user.name].float())
-                else:  # a participant (or a style new to this model): where its positives are now
-                    rows.append(mean_vector(embed_keys(net, config, labels, user.positives, device)))
-            vectors = torch.stack(rows)
-
-        # Stage 1: embedding network and vectors, jointly.
-        triplets = LabelTripletDataset(labels, users, size=config.embed_size, crop_scale=recipe.embedding.crop_scale,
-                                       in_memory=recipe.embedding.in_memory,
-                                       device=device if recipe.embedding.in_memory else "cpu")
-        space = PreferenceSpace(net, vectors).to(device).train()
-        optimizer = torch.optim.Adam(space.parameters(), lr=recipe.embedding.learning_rate)
-
-        def embedding_step(batch, step: int) -> dict[str, torch.Tensor]:
-            user_indices, positives, negatives = (item.to(device, non_blocking=True) for item in batch)
-            with autocast_context(device):
-                losses = space(user_indices, positives, negatives, recipe.embedding.margin)
-            loss = losses.mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            return {"loss": loss.detach(), "active_triplets": (losses > 0).float().mean()}
-
-        def save_embedding(step: int) -> None:
-            save_checkpoint(out_dir / EMBEDDING_CHECKPOINT_NAME, space.net, None, config, names, space.vectors,
-                            {"stage": EMBEDDING_STAGE, "step": step, "recipe": recipe.to_dict()})
-
-        run_steps(stage=EMBEDDING_STAGE, dataset=triplets, recipe=recipe.embedding, train_step=embedding_step,
-                  save=save_embedding, start_step=0, out_dir=out_dir, context=context,
-                  on_step=_reporter(on_step, EMBEDDING_STAGE, recipe.embedding.steps))
+        net = EmbeddingNet(config, init=recipe.init) if recipe.from_scratch else base.embedding_net
+        vectors = _starting_vectors(net, config, labels, users, base_styles, recipe, context.device)
+        space = PreferenceSpace(net, vectors).to(context.device).train()
+        _train_space(space, labels, users, config, recipe, out_dir, context, on_step)
 
         # Stage 2: PieNet, with the new embedding frozen (perceptual loss) and the vectors it will be given.
         embedding_net = space.net.eval().requires_grad_(False)
-        participant_vectors = participant_mean_vectors(embedding_net, config, labels, users, device)
+        means = mean_vectors(embedding_net, config, labels, users, context.device)
         learned = space.vectors.detach()
-        stage_vectors = torch.stack([participant_vectors[user.name].to(device) if user.name in participant_vectors
-                                     else learned[index] for index, user in enumerate(users)])
+        stage_vectors = torch.stack([means[user.name].to(context.device) if user.name in means else learned[index]
+                                     for index, user in enumerate(users)])
+        participant_vectors = {user.name: means[user.name] for user in users
+                               if user.kind == "participant" and user.name in means}
         if recipe.from_scratch or base.pienet is None:
-            pienet = PieNet(config, init=recipe.init)
+            pienet = new_pienet(config, "embedding" if recipe.init == "random" else recipe.init, embedding_net)
         else:
             pienet = base.pienet
-        pienet = pienet.to(device).train()
-        pairs = LabelPairDataset(labels, users, size=config.pienet_size, crop_scale=recipe.pienet.crop_scale,
-                                 in_memory=recipe.pienet.in_memory, device=device if recipe.pienet.in_memory else "cpu")
-        pienet_optimizer = torch.optim.Adam(pienet.parameters(), lr=recipe.pienet.learning_rate)
-        loss_function = PieNetLoss(embedding_net, recipe.pienet.lambda_perceptual, recipe.pienet.lambda_tv)
+        pienet = pienet.to(context.device).train()
         styles = [user.name for user in users if user.kind == "style"]
         style_rows = [index for index, user in enumerate(users) if user.kind == "style"]
-
-        def pienet_step(batch, step: int) -> dict[str, torch.Tensor]:
-            images, targets, user_indices = (item.to(device, non_blocking=True) for item in batch)
-            generator = torch.Generator().manual_seed(recipe.pienet.seed * 1_000_003 + step * 101)
-            preference = perturb(stage_vectors[user_indices], recipe.pienet.vector_noise, generator)
-            with autocast_context(device):
-                delta = pienet(images, preference)
-                terms = loss_function(images, delta.float(), targets)
-            pienet_optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            pienet_optimizer.step()
-            return {name: value.detach() for name, value in terms.items()}
 
         def save_model(step: int) -> None:
             metadata = {"stage": PIENET_STAGE, "step": step, "recipe": recipe.to_dict(), "labels": labels.details,
@@ -263,9 +265,8 @@ def finetune(labels_dir, out_dir, recipe: FinetuneRecipe, base_checkpoint=None, 
             save_checkpoint(checkpoint_path, embedding_net, pienet, config, styles,
                             stage_vectors[style_rows] if style_rows else torch.zeros(0, config.vector_dim), metadata)
 
-        run_steps(stage=PIENET_STAGE, dataset=pairs, recipe=recipe.pienet, train_step=pienet_step, save=save_model,
-                  start_step=0, out_dir=out_dir, context=context,
-                  on_step=_reporter(on_step, PIENET_STAGE, recipe.pienet.steps))
+        _train_pienet(pienet, embedding_net, labels, users, stage_vectors, config, recipe, save_model, out_dir,
+                      context, on_step)
     return FinetuneResult(checkpoint=out_dir / CHECKPOINT_NAME, split=split, styles=styles,
                           participant_vectors={name: vector.cpu() for name, vector in participant_vectors.items()})
 

@@ -1,22 +1,35 @@
-"""Stage 2 (Sec. 3.3, 4.1): train PieNet on all users' pairs with their (fixed) preference vectors, the frozen
-embedding network providing the perceptual loss."""
+"""Stage 2 (Sec. 3.3, 4.1): train PieNet on all users' pairs, the frozen embedding network providing the
+perceptual loss — conditioned, in v2, on vectors made the way users make them.
+
+The paper conditions PieNet on the learned f_k and hands it, at use time, the mean embedding of a new user's
+picks. In v1 the two were unlike each other (cosine 0.17), so PieNet was used on vectors it never saw. Here every
+sample's vector is the renormalised mean of a random subset (1 … ``max_subset`` images, log-uniform) of its
+user's stage-1 embeddings, plus the paper's noise: the distribution of scheme-2 vectors from 1 to 64 picks, and
+more picks give a better vector. Users are the named ones and the random ones of stage 1, rendered on the fly.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import shutil
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from ml.checkpoint import CheckpointError, load_checkpoint, load_training_state, save_checkpoint, save_training_state
-from ml.config import PieNetRecipe
-from ml.data.datasets import PairDataset
+from ml.checkpoint import (CheckpointError, load_checkpoint, load_training_state, load_user_embeddings,
+                           save_checkpoint, save_training_state)
+from ml.config import PieNetRecipe, TrainingRecipe
+from ml.data.style_bank import open_bank
 from ml.losses import PieNetLoss
 from ml.models import PieNet
-from ml.training.common import autocast_context, run_steps, training_run
+from ml.training.common import autocast_context, run_steps, set_learning_rates, step_batches, training_run
+from ml.training.embedding import USER_EMBEDDINGS_NAME, pool_vectors
 
 STAGE = "pienet"
+INIT_CHOICES = ("embedding", "random", "imagenet")
 
 
 def perturb(vectors: torch.Tensor, noise_norm: float, generator: torch.Generator) -> torch.Tensor:
@@ -26,11 +39,54 @@ def perturb(vectors: torch.Tensor, noise_norm: float, generator: torch.Generator
     return vectors + noise.to(vectors.device)
 
 
+def noise_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """The vector noise of one step on one process (distinct per rank, reproducible on resume)."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step * 101 + rank)
+
+
+def subset_mean_vectors(pools: torch.Tensor, users: torch.Tensor, max_subset: int,
+                        generator: torch.Generator) -> torch.Tensor:
+    """For each user index, the renormalised mean of a random subset of its pool; subset sizes are log-uniform in
+    1 … max_subset, so vectors from a handful of picks are as common as vectors from dozens."""
+    limit = min(max_subset, pools.shape[1])
+    sizes = torch.exp(torch.rand(len(users), generator=generator) * math.log(limit)).round().clamp(1, limit).long()
+    order = torch.rand(len(users), pools.shape[1], generator=generator).argsort(dim=1)
+    mask = (order.argsort(dim=1) < sizes[:, None]).float()  # the first `size` of a random order
+    chosen = pools[users]
+    return F.normalize((chosen * mask[..., None]).sum(dim=1) / sizes[:, None], dim=1)
+
+
+def pienet_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_function: PieNetLoss,
+                recipe: TrainingRecipe, step: int, device: torch.device, images: torch.Tensor,
+                targets: torch.Tensor, vectors: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One optimizer step of eq. 6 for the given (already perturbed) preference vectors."""
+    set_learning_rates(optimizer, step, recipe)
+    images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+    with autocast_context(device):
+        delta = model(images, vectors.to(device))
+        terms = loss_function(images, delta.float(), targets)
+    optimizer.zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    optimizer.step()
+    return {name: value.detach() for name, value in terms.items()}
+
+
+def new_pienet(config, init: str, embedding_net) -> PieNet:
+    if init not in INIT_CHOICES:
+        raise ValueError(f"Unknown init {init!r}; choose one of {', '.join(INIT_CHOICES)}.")
+    pienet = PieNet(config, init="random" if init == "embedding" else init)
+    if init == "embedding":
+        pienet.copy_encoder_from(embedding_net)
+    return pienet
+
+
 def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=None, pienet_size: int | None = None,
-                 init: str = "random", device: str = "auto", resume: bool = False) -> Path:
-    """Train stage 2. A fresh run starts from a stage-1 checkpoint; ``resume`` continues ``out_dir``'s own."""
+                 init: str = "embedding", device: str = "auto", resume: bool = False, photos=None) -> Path:
+    """Train stage 2. A fresh run starts from a stage-1 checkpoint (with ``user_embeddings.pt`` beside it, copied
+    into ``out_dir``); ``resume`` continues ``out_dir``'s own run."""
     out_dir = Path(out_dir)
     with training_run(out_dir, device, recipe.seed) as (context, checkpoint_path, state_path):
+        pools_path = out_dir / USER_EMBEDDINGS_NAME
         if resume:
             loaded = load_checkpoint(checkpoint_path)
             if loaded.pienet is None:
@@ -43,14 +99,21 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
             config = loaded.config
             if pienet_size is not None:
                 config = dataclasses.replace(config, pienet_size=pienet_size)
-            pienet = PieNet(config, init=init)
-        users = list(loaded.styles)
-        if not users:
-            raise CheckpointError("The checkpoint has no training users' preference vectors.")
-        vectors = torch.stack(list(loaded.styles.values())).to(context.device)
+            pienet = new_pienet(config, init, loaded.embedding_net)
+            source_pools = Path(embedding_checkpoint).parent / USER_EMBEDDINGS_NAME
+            if not source_pools.is_file():
+                raise CheckpointError(f"{source_pools} is missing: stage 1 did not finish (resume it).")
+            if context.is_main and source_pools.resolve() != pools_path.resolve():
+                shutil.copyfile(source_pools, pools_path)
+            context.barrier()
+        names, pools = load_user_embeddings(pools_path)
+        bank = open_bank(data_dir, "train", len(names) - len(loaded.styles), recipe.cache_size, recipe.named_share,
+                         recipe.crop_scale, photos)
+        if bank.user_names != names:
+            raise CheckpointError("stage 1's users differ from this dataset's training users and random users.")
+        named = [index for index, user in enumerate(bank.users) if user.named]
+        stored = pool_vectors(pools[named])
         embedding_net = loaded.embedding_net.to(context.device).eval().requires_grad_(False)
-        dataset = PairDataset(data_dir, "train", users=users, size=config.pienet_size, crop_scale=recipe.crop_scale,
-                              in_memory=recipe.in_memory, device=context.device if recipe.in_memory else "cpu")
         pienet = pienet.to(context.device).train()
         model = context.wrap(pienet)
         optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
@@ -59,22 +122,24 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
 
         def save(step: int) -> None:
             metadata = {"stage": STAGE, "step": step, "recipe": recipe.to_dict(), "init": init,
-                        "data": str(data_dir)}
-            save_checkpoint(checkpoint_path, embedding_net, pienet, config, users, vectors, metadata)
+                        "data": str(data_dir), "vectors": "renormalised mean of each user's pool",
+                        "conditioning": f"renormalised subset means (1-{recipe.max_subset}) + noise",
+                        "random_users": len(names) - len(named)}
+            save_checkpoint(checkpoint_path, embedding_net, pienet, config, [names[i] for i in named], stored,
+                            metadata)
             save_training_state(state_path, optimizer, step, STAGE)
 
         def train_step(batch, step: int) -> dict[str, torch.Tensor]:
-            images, targets, user_indices = (item.to(context.device, non_blocking=True) for item in batch)
-            noise_generator = torch.Generator().manual_seed(recipe.seed * 1_000_003 + step * 101 + context.rank)
-            preference = perturb(vectors[user_indices], recipe.vector_noise, noise_generator)
-            with autocast_context(context.device):
-                delta = model(images, preference)
-                terms = loss_function(images, delta.float(), targets)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
-            return {name: value.detach() for name, value in terms.items()}
+            images, targets, users = batch
+            generator = noise_generator(recipe.seed, step, context.rank)
+            vectors = subset_mean_vectors(pools, users, recipe.max_subset, generator)
+            vectors = perturb(vectors, recipe.vector_noise, generator)
+            return pienet_step(model, optimizer, loss_function, recipe, step, context.device, images, targets,
+                               vectors)
 
-        run_steps(stage=STAGE, dataset=dataset, recipe=recipe, train_step=train_step, save=save,
+        per_rank = recipe.batch_size // context.world_size
+        batches = step_batches(lambda step: bank.pair_batch(recipe.seed, step, per_rank, config.pienet_size,
+                                                            context.rank), start_step)
+        run_steps(stage=STAGE, batches=batches, recipe=recipe, train_step=train_step, save=save,
                   start_step=start_step, out_dir=out_dir, context=context)
         return checkpoint_path

@@ -5,7 +5,7 @@ import pytest
 
 from ml.data.build import BuildError, build_dataset
 from ml.images import load_image_uint8
-from ml.styles import STYLES, TEST_USERS, TRAIN_USERS
+from ml.styles import HELDOUT_RANDOM_USERS, STYLES, TEST_USERS, TRAIN_USERS
 
 SIZE = 96
 
@@ -30,7 +30,7 @@ def test_layout_and_manifest(built):
     assert len({row["name"] for row in rows}) == len(rows)
     users = json.loads((out / "users.json").read_text())
     assert users["train_users"] == list(TRAIN_USERS) and users["test_users"] == list(TEST_USERS)
-    assert set(users["users"]) == set(STYLES)
+    assert set(users["users"]) == set(STYLES) | set(HELDOUT_RANDOM_USERS)
     for row in rows:
         source = load_image_uint8(out / "input" / f"{row['name']}.jpg")
         assert min(source.shape[:2]) == SIZE

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from ml.data.__main__ import main
-from ml.styles import STYLES, TEST_USERS
+from ml.styles import HELDOUT_RANDOM_USERS, STYLES, TEST_USERS, TRAIN_USERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,13 +68,15 @@ def test_unseen_report_from_photos_and_from_a_build(photo_root, tmp_path, capsys
                  "--json", str(report_file)])
     report = json.loads(report_file.read_text())
     assert code == (0 if report["ok"] else 1)
-    assert report["photos"] == 4 and [row["test_user"] for row in report["rows"]] == list(TEST_USERS)
+    assert report["photos"] == 4
+    assert [row["test_user"] for row in report["rows"]] == list(TEST_USERS) + list(HELDOUT_RANDOM_USERS)
     assert "nearest training user" in capsys.readouterr().out
     data = tmp_path / "data"
     assert main(["build", "--photos", str(photo_root), "--out", str(data), "--size", "48", "--workers", "1"]) == 0
     capsys.readouterr()
-    main(["unseen-report", "--data", str(data), "--count", "3", "--json", str(report_file)])
-    assert json.loads(report_file.read_text())["photos"] == 3
+    main(["unseen-report", "--data", str(data), "--count", "3", "--random-users", "5", "--json", str(report_file)])
+    report = json.loads(report_file.read_text())
+    assert report["photos"] == 3 and report["training_users"] == len(TRAIN_USERS) + 5
 
 
 def test_module_entry_point_runs_as_a_command():

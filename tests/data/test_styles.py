@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from ml.styles import STYLES, TEST_USERS, TRAIN_USERS, get_style, ops, users_json
+from ml.styles import HELDOUT_RANDOM_USERS, STYLES, TEST_USERS, TRAIN_USERS, get_style, ops, users_json
 from tests.data.synthetic import exposure, synthetic_photo
 
 PHOTO = synthetic_photo(512, 512, seed=1)
@@ -24,8 +24,11 @@ def test_library_has_the_families_and_split_of_the_paper():
 def test_users_json_describes_every_user():
     document = users_json()
     assert document["train_users"] == list(TRAIN_USERS)
+    assert set(document["users"]) == set(STYLES) | set(HELDOUT_RANDOM_USERS)
+    assert document["heldout_users"] == list(HELDOUT_RANDOM_USERS)
     for name, entry in document["users"].items():
-        assert entry["family"] == STYLES[name].family
+        user = STYLES.get(name) or HELDOUT_RANDOM_USERS[name]
+        assert entry["family"] == user.family
         assert len(entry["description"]) > 10
 
 

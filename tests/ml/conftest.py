@@ -38,12 +38,13 @@ def tiny_networks(tiny_config):
 
 
 def _embedding_recipe(**overrides) -> EmbeddingRecipe:
-    values = dict(steps=2, batch_size=4, learning_rate=1e-3, log_every=1, save_every=1000, num_workers=0)
+    values = dict(steps=2, batch_size=4, users_per_batch=3, learning_rate=1e-3, log_every=1, save_every=1000,
+                  random_users=2, pool_size=4, cache_size=48)
     return EmbeddingRecipe(**{**values, **overrides})
 
 
 def _pienet_recipe(**overrides) -> PieNetRecipe:
-    values = dict(steps=2, batch_size=2, learning_rate=1e-3, log_every=1, save_every=1000, num_workers=0)
+    values = dict(steps=2, batch_size=2, learning_rate=1e-3, log_every=1, save_every=1000, cache_size=48)
     return PieNetRecipe(**{**values, **overrides})
 
 

@@ -94,9 +94,11 @@ def test_runtime_errors_exit_2_with_one_line(trained_checkpoint, dataset_dir, tm
 
 
 def test_training_commands_write_checkpoints_and_resume(dataset_dir, tmp_path):
-    common = ["--data", str(dataset_dir), "--batch-size", "2", "--workers", "0", "--log-every", "1"]
+    common = ["--data", str(dataset_dir), "--batch-size", "2", "--random-users", "2", "--cache-size", "48",
+              "--log-every", "1"]
     stage1 = tmp_path / "stage1"
-    assert main(["train-embedding", *common, "--out", str(stage1), "--steps", "1", "--embed-size", "32"]) == 0
+    assert main(["train-embedding", *common, "--out", str(stage1), "--steps", "1", "--embed-size", "32",
+                 "--pool-size", "4"]) == 0
     stage2 = tmp_path / "stage2"
     pienet = ["train-pienet", *common, "--out", str(stage2), "--pienet-size", "32"]
     assert main([*pienet, "--steps", "1", "--embedding", str(stage1 / "checkpoint.pt")]) == 0

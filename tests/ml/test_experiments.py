@@ -11,7 +11,7 @@ from ml.experiments import ExperimentSettings
 from ml.experiments.protocol import ExperimentData
 from ml.experiments.replication import (CardError, ReplicationSpec, build_subset, differences, measure, read_card,
                                         write_card)
-from ml.experiments.run import targets
+from ml.experiments.targets import targets
 from ml.images import load_image
 from ml.metrics import psnr
 from ml.styles import TEST_USERS
@@ -29,8 +29,10 @@ def two_unseen_users(tmp_path_factory):
     root = tmp_path_factory.mktemp("experiments")
     data = make_synthetic_dataset(root / "data", rows=18, height=48, width=64, train_users=TRAINED,
                                   test_users=UNSEEN)
-    recipe = dict(steps=2, batch_size=4, learning_rate=1e-3, log_every=1, save_every=1000, num_workers=0)
-    stage1 = train_embedding(data, root / "stage1", EmbeddingRecipe(**recipe), ModelConfig(embed_size=32))
+    recipe = dict(steps=2, batch_size=4, learning_rate=1e-3, log_every=1, save_every=1000, random_users=2,
+                  cache_size=48)
+    stage1 = train_embedding(data, root / "stage1", EmbeddingRecipe(**recipe, users_per_batch=3, pool_size=4),
+                             ModelConfig(embed_size=32))
     checkpoint = train_pienet(data, root / "stage2", PieNetRecipe(**recipe), embedding_checkpoint=stage1,
                               pienet_size=64)
     return data, checkpoint, stage1
@@ -59,7 +61,7 @@ def test_writes_report_metrics_and_figures(experiment):
     for figure in results["figures"].values():
         assert f"]({figure})" in report
     for target in results["targets"]:
-        assert f"| {target['target']} | {target['value_db']:.2f} |" in report
+        assert f"| {target['target']} | " in report and ("PASS" if target["passed"] else "FAIL") in report
     classical = [row for row in results["table1"] if row["system"].startswith("classical:")]
     assert len(classical) == 11 and all(row["unseen"] and row["training"] is None for row in classical)
     assert set(_row(results, "pienet:own")["training"]["users"]) == set(TRAINED)
@@ -75,42 +77,59 @@ def test_input_row_matches_an_independent_computation(experiment, two_unseen_use
                                       load_image(data / user / f"{name}.jpg")) for name in test_names])
                         for user in UNSEEN])
     assert _row(results, "input")["unseen"]["mpsnr"] == pytest.approx(expected, abs=1e-6)
-    assert results["photos"] == {"table1": 3, "sweep": 3, "preferred_pool": 12, "training_users_scored": 2,
-                                 "unseen_users": 2}
+    assert {key: results["photos"][key] for key in ("table1", "sweep", "preferred_pool", "training_users_scored",
+                                                    "unseen_users")} == {
+        "table1": 3, "sweep": 3, "preferred_pool": 12, "training_users_scored": 2, "unseen_users": 2}
 
 
 def test_sweep_has_every_count_and_draw_and_agrees_with_table_1(experiment):
     _, results = experiment
+    sweep = results["fig6"]["unseen"]
     for scheme in ("scheme2", "scheme1"):
-        assert list(results["fig6"][scheme]) == ["1", "5", "50"]
-        assert all(len(entry["mpsnr"]) == 3 == len(entry["mssim"]) for entry in results["fig6"][scheme].values())
-    all_of_the_pool = results["fig6"]["scheme2"]["50"]
+        assert list(sweep[scheme]) == ["1", "5", "50"]
+        assert all(len(entry["mpsnr"]) == 3 for entry in sweep[scheme].values())
+    all_of_the_pool = sweep["scheme2"]["50"]
     assert all_of_the_pool["effective_count"] == 12
     assert max(all_of_the_pool["mpsnr"]) - min(all_of_the_pool["mpsnr"]) < 1e-9  # every draw is the whole pool
     # Table 1's scheme-2 row is draw 0 of the sweep at 5 preferred images (the sweep covers all 3 photos here).
-    sweep_draw_0 = results["fig6"]["scheme2"]["5"]["mpsnr"][0]
+    sweep_draw_0 = sweep["scheme2"]["5"]["mpsnr"][0]
     assert _row(results, "pienet:scheme2")["unseen"]["mpsnr"] == pytest.approx(sweep_draw_0)
 
 
 def test_targets_are_computed_from_the_table(experiment):
     _, results = experiment
     unseen = {row["system"]: row["unseen"]["mpsnr"] for row in results["table1"] if row["unseen"]}
-    first, best, oracle = results["targets"]
-    assert first["value_db"] == pytest.approx(unseen["pienet:scheme2"] - unseen["input"], abs=1e-3)
-    assert first["passed"] == (first["value_db"] >= 4.0)
+    training = {row["system"]: row["training"]["mpsnr"] for row in results["table1"] if row["training"]}
+    by_name = {target["target"].split(" (")[0]: target for target in results["targets"]}
     best_classical = max(value for system, value in unseen.items() if system.startswith("classical:"))
-    assert best["value_db"] == pytest.approx(unseen["pienet:scheme2"] - best_classical, abs=1e-3)
-    assert oracle["value_db"] == pytest.approx(unseen["pienet:oracle"] - unseen["pienet:scheme2"], abs=1e-3)
+    best = by_name["scheme 2 − best fixed method"]
+    assert best["value"] == pytest.approx(unseen["pienet:scheme2"] - best_classical, abs=1e-3)
+    assert best["passed"] == (best["value"] >= 2.0)
+    gain = unseen["pienet:scheme2"] - unseen["pienet:mean"]
+    assert by_name["scheme 2 − shared mean vector"]["value"] == pytest.approx(gain, abs=1e-3)
+    share = by_name["personalization share"]["value"]
+    assert share is None or share == pytest.approx(gain / (unseen["pienet:oracle"] - unseen["pienet:mean"]), abs=1e-3)
+    seen = by_name["seen users: stored vector − scheme 2"]["value"]
+    assert seen == pytest.approx(training["pienet:own"] - training["pienet:seen-scheme2"], abs=1e-3)
+    assert results["style_fidelity"]["of"] == len(TRAINED)
     assert len(results["fig8"]["points"]) == 2 * 12 and results["fig8"]["silhouette_cosine"] is not None
 
 
 def test_target_pass_and_fail():
     def table(scheme2, oracle):
-        values = {"input": 20.0, "classical:clahe": 22.0, "pienet:scheme2": scheme2, "pienet:oracle": oracle}
-        return [{"system": system, "unseen": {"mpsnr": value}} for system, value in values.items()]
+        unseen = {"input": 20.0, "classical:clahe": 22.0, "pienet:mean": 22.5, "pienet:scheme2": scheme2,
+                  "pienet:oracle": oracle}
+        rows = [{"system": system, "unseen": {"mpsnr": value}} for system, value in unseen.items()]
+        return rows + [{"system": "pienet:own", "training": {"mpsnr": 25.0}},
+                       {"system": "pienet:seen-scheme2", "training": {"mpsnr": 24.7}}]
 
-    assert [t["passed"] for t in targets(table(24.5, 25.5))] == [True, True, True]
-    assert [t["passed"] for t in targets(table(23.9, 25.5))] == [False, False, False]
+    sweep = {"unseen": {"scheme2": {"1": {"mpsnr": [22.0]}, "20": {"mpsnr": [24.5]}}}}
+    fidelity = {"faithful": 2, "of": 2}
+    passing = targets(table(24.5, 25.5), sweep, {}, fidelity, {}, 20)
+    assert [t["passed"] for t in passing] == [True, True, True, True, True, True]
+    failing = targets(table(23.9, 25.5), {"unseen": {"scheme2": {"1": {"mpsnr": [23.5]}, "20": {"mpsnr": [23.9]}}}},
+                      {}, {"faithful": 1, "of": 2}, {"sepia": {"input": 20.0, "output": 9.0, "target": 1.0}}, 20)
+    assert [t["passed"] for t in failing] == [False, False, False, True, False, False, False]
 
 
 def test_preferred_images_come_from_train_photos_and_draws_are_repeatable(two_unseen_users):

@@ -30,7 +30,8 @@ def test_triplet_gradients_match_equations_2_to_4():
 
 def test_triplet_gradients_reach_vectors_and_network(tiny_config):
     space = PreferenceSpace(EmbeddingNet(tiny_config), torch.randn(3, 512))
-    losses = space(torch.tensor([0, 0]), torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32), margin=5.0)
+    images = torch.rand(4, 3, 32, 32)  # rows 0-1 positives, rows 2-3 negatives
+    losses = space(images, torch.tensor([0, 0]), torch.tensor([0, 1]), torch.tensor([2, 3]), margin=5.0)
     losses.mean().backward()
     assert space.vectors.grad[0].abs().sum() > 0
     assert torch.count_nonzero(space.vectors.grad[1:]) == 0

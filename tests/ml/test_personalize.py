@@ -12,9 +12,10 @@ def _embeddings(seed, count, centre):
     return F.normalize(centre + 0.3 * torch.randn(count, centre.numel(), generator=generator), dim=1)
 
 
-def test_scheme_2_is_the_mean_of_the_embeddings():
+def test_scheme_2_is_the_renormalised_mean_of_the_embeddings():
     embeddings = _embeddings(0, 10, torch.ones(16))
-    torch.testing.assert_close(mean_vector(embeddings), embeddings.mean(dim=0))
+    torch.testing.assert_close(mean_vector(embeddings), F.normalize(embeddings.mean(dim=0), dim=0))
+    assert float(mean_vector(embeddings).norm()) == pytest.approx(1.0)
 
 
 def test_scheme_1_lowers_the_triplet_loss_and_keeps_embeddings_fixed():
@@ -39,9 +40,9 @@ def test_scheme_1_rejects_mismatched_dimensions():
         optimize_vector(torch.randn(3, 8), torch.randn(3, 9))
 
 
-def test_blend_is_a_convex_combination():
-    a, b = torch.zeros(4), torch.ones(4)
-    torch.testing.assert_close(blend([a, b], [1, 3]), torch.full((4,), 0.75))
+def test_blend_is_a_renormalised_convex_combination():
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    torch.testing.assert_close(blend([a, b], [1, 3]), F.normalize(torch.tensor([0.25, 0.75]), dim=0))
     torch.testing.assert_close(blend([a, b], [0, 2]), b)
 
 

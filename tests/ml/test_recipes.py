@@ -4,11 +4,13 @@ from ml.checkpoint import load_checkpoint
 from ml.cli import _parse, build_parser, main
 from ml.recipes import builtin_recipes, load_recipe
 
-# The reference model's training commands, exactly as the coordinator ran them (issue 7).
-CPU_STAGE_1 = ("train-embedding --data D --out O --embed-size 64 --batch-size 32 --steps 1800 --lr 3e-4 "
-               "--workers 1 --save-every 100 --log-every 20 --seed 0")
-CPU_STAGE_2 = ("train-pienet --data D --embedding E --out O --pienet-size 128 --batch-size 8 --steps 2400 "
-               "--lr 3e-4 --workers 1 --save-every 100 --log-every 20 --seed 0")
+# The v2 reference model's training commands, flag by flag.
+CPU_STAGE_1 = ("train-embedding --data D --out O --embed-size 64 --batch-size 8 --users-per-batch 8 --steps 3000 "
+               "--lr 3e-4 --warmup-steps 200 --vector-lr-scale 10 --random-users 300 --named-share 0.5 "
+               "--cache-size 192 --pool-size 64 --save-every 100 --log-every 20 --seed 0")
+CPU_STAGE_2 = ("train-pienet --data D --embedding E --out O --pienet-size 128 --batch-size 8 --steps 4500 "
+               "--lr 3e-4 --warmup-steps 200 --random-users 300 --named-share 0.5 --cache-size 192 "
+               "--max-subset 64 --save-every 100 --log-every 20 --seed 0")
 
 
 @pytest.fixture
@@ -42,10 +44,9 @@ def test_cpu_recipe_is_exactly_the_reference_training_run(command_line, data_dir
 def test_paper_recipe_has_the_papers_settings(data_dirs):
     stage1 = _parse(_argv("train-embedding --recipe paper --data D --out O", data_dirs))[1]
     stage2 = _parse(_argv("train-pienet --recipe paper --data D --out O", data_dirs))[1]
-    assert (stage1.embed_size, stage1.steps, stage1.batch_size, stage1.lr, stage1.margin) == \
-        (256, 25_000, 64, 1e-4, 0.2)
-    assert (stage2.pienet_size, stage2.steps, stage2.batch_size, stage2.lambda_p, stage2.lambda_t, stage2.noise) == \
-        (512, 100_000, 8, 0.4, 0.01, 0.1)
+    assert (stage1.embed_size, stage1.steps, stage1.learning_rate, stage1.margin) == (256, 25_000, 1e-4, 0.2)
+    assert (stage2.pienet_size, stage2.steps, stage2.batch_size, stage2.lambda_perceptual, stage2.lambda_tv,
+            stage2.vector_noise) == (512, 100_000, 8, 0.4, 0.01, 0.1)
 
 
 def test_builtin_recipes_are_found_by_name_with_or_without_suffix():
@@ -54,7 +55,7 @@ def test_builtin_recipes_are_found_by_name_with_or_without_suffix():
 
 def test_explicit_flags_override_the_recipe(data_dirs):
     args = _parse(_argv("train-embedding --steps 5 --recipe cpu --data D --out O --seed 3", data_dirs))[1]
-    assert (args.steps, args.seed, args.embed_size, args.batch_size) == (5, 3, 64, 32)
+    assert (args.steps, args.seed, args.embed_size, args.batch_size) == (5, 3, 64, 8)
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -65,7 +66,7 @@ def test_explicit_flags_override_the_recipe(data_dirs):
     ("[embedding]\nsteps = -3", "[embedding] steps: expected a positive integer, got -3"),
     ("[embedding]\nsteps = 'many'", "[embedding] steps: expected a positive integer, got 'many'"),
     ("[embedding]\nsteps = true", "[embedding] steps: expected a number or a string"),
-    ("[embedding]\nin_memory = 1", "[embedding] in_memory: expected true or false"),
+    ("[embedding]\nnamed_share = 2", "[embedding] named_share: expected a number from 0 to 1"),
     ("[embedding]\ninit = 'zeros'", "[embedding] init: 'zeros' is not one of random, imagenet"),
     ("[embedding]\ndata = '/elsewhere'", "[embedding] data: unknown key"),
     ("[embedding]\npienet_size = 64", "[embedding] pienet_size: unknown key"),
@@ -91,13 +92,17 @@ def _tiny_recipe(path, steps: int):
 embed_size = 32
 batch_size = 2
 steps = {steps}
-workers = 0
+users_per_batch = 3
+random_users = 2
+pool_size = 4
+cache_size = 48
 log_every = 1
 [pienet]
 pienet_size = 32
 batch_size = 2
 steps = {steps}
-workers = 0
+random_users = 2
+cache_size = 48
 log_every = 1
 """)
     return path

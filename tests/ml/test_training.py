@@ -24,20 +24,37 @@ def _state(path):
     return {**loaded.embedding_net.state_dict(), "vectors": torch.stack(list(loaded.styles.values()))}
 
 
-def test_tiny_pienet_run_halves_its_loss(tmp_path, embedding_recipe, pienet_recipe):
+def test_tiny_pienet_run_cuts_its_loss_by_a_third(tmp_path, embedding_recipe, pienet_recipe):
     data = make_synthetic_dataset(tmp_path / "data", train_users=["bright"])
-    stage1 = train_embedding(data, tmp_path / "stage1", embedding_recipe(steps=1), SMALL)
+    stage1 = train_embedding(data, tmp_path / "stage1", embedding_recipe(steps=1, random_users=0), SMALL)
     run = tmp_path / "stage2"
-    train_pienet(data, run, pienet_recipe(steps=30, batch_size=4, learning_rate=5e-4, in_memory=True),
+    train_pienet(data, run, pienet_recipe(steps=60, batch_size=4, learning_rate=1e-3),
                  embedding_checkpoint=stage1, pienet_size=32)
     losses = _losses(run)
-    assert len(losses) == 30
-    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:3]) / 3, losses
+    assert len(losses) == 60
+    # Inputs are fresh random camera degradations of each photo (ml.data.degrade.camera_input): noisy batches.
+    assert sum(losses[-10:]) / 10 < 0.67 * sum(losses[:5]) / 5, losses
 
 
-def test_resume_continues_exactly_where_the_run_stopped(tmp_path, dataset_dir, embedding_recipe):
+def _interrupt_at(monkeypatch, stop_step: int):
+    """Make training raise Ctrl-C right after logging ``stop_step`` (its checkpoint is then saved)."""
+    original = MetricsLog.write
+
+    def interrupt(self, record):
+        original(self, record)
+        if record["step"] == stop_step:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(MetricsLog, "write", interrupt)
+    return lambda: monkeypatch.setattr(MetricsLog, "write", original)
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path, dataset_dir, monkeypatch, embedding_recipe):
     straight = train_embedding(dataset_dir, tmp_path / "straight", embedding_recipe(steps=4), SMALL)
-    train_embedding(dataset_dir, tmp_path / "split", embedding_recipe(steps=2), SMALL)
+    restore = _interrupt_at(monkeypatch, 2)
+    with pytest.raises(TrainingInterrupted):
+        train_embedding(dataset_dir, tmp_path / "split", embedding_recipe(steps=4), SMALL)
+    restore()
     resumed = train_embedding(dataset_dir, tmp_path / "split", embedding_recipe(steps=4), resume=True)
     expected, actual = _state(straight), _state(resumed)
     for name, tensor in expected.items():
@@ -47,18 +64,11 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path, dataset_dir, e
 
 
 def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, dataset_dir, monkeypatch, embedding_recipe):
-    original = MetricsLog.write
-
-    def interrupt_at_step_2(self, record):
-        original(self, record)
-        if record["step"] == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(MetricsLog, "write", interrupt_at_step_2)
+    restore = _interrupt_at(monkeypatch, 2)
     with pytest.raises(TrainingInterrupted, match="--resume"):
         train_embedding(dataset_dir, tmp_path, embedding_recipe(steps=5), SMALL)
     assert load_checkpoint(tmp_path / "checkpoint.pt").metadata["step"] == 2
-    monkeypatch.setattr(MetricsLog, "write", original)
+    restore()
     train_embedding(dataset_dir, tmp_path, embedding_recipe(steps=3), resume=True)
     assert load_checkpoint(tmp_path / "checkpoint.pt").metadata["step"] == 3
 

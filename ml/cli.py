@@ -165,9 +165,15 @@ def build_parser(recipe=None) -> argparse.ArgumentParser:
     """The command line; with a :class:`ml.recipes.Recipe` its stage tables become the training defaults."""
     parser = argparse.ArgumentParser(prog="python -m ml", description="PieNet: personalized image enhancement.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
     _add_training_commands(commands, recipe)
+    _add_use_commands(commands)
+    _add_evaluation_commands(commands)
+    _add_retraining_commands(commands)
+    return parser
 
+
+def _add_use_commands(commands) -> None:
+    """What a user of a trained model runs: a preference vector from picks, enhanced photos."""
     personalize = commands.add_parser("personalize", help="folder of preferred images → preference vector file")
     _add_model_arguments(personalize)
     personalize.add_argument("--preferred", type=_existing_dir, required=True, help="folder of preferred images")
@@ -187,6 +193,9 @@ def build_parser(recipe=None) -> argparse.ArgumentParser:
     enhance.add_argument("--strength", type=_non_negative_float, default=1.0, help="scale of the delta (default 1)")
     enhance.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
 
+
+def _add_evaluation_commands(commands) -> None:
+    """Numbers about a model: per-user metrics, the paper's experiments."""
     evaluate = commands.add_parser("evaluate", help="PSNR/SSIM/ΔE per user and their means, as JSON")
     _add_model_arguments(evaluate)
     evaluate.add_argument("--data", type=_existing_dir, required=True, help="dataset directory (FiveK layout)")
@@ -216,6 +225,9 @@ def build_parser(recipe=None) -> argparse.ArgumentParser:
                              help="Adam steps of the oracle vector fit (default 60)")
     experiments.add_argument("--seed", type=int, default=0)
 
+
+def _add_retraining_commands(commands) -> None:
+    """Retraining on collected labels, and the shipped model's replication card."""
     finetune = commands.add_parser("finetune", help="retrain on collected labels (a label dataset): both stages "
                                                     "from a checkpoint or from scratch, then held-out AUC/PSNR")
     finetune.add_argument("--labels", type=_existing_dir, required=True, help="label dataset (ml/data/labels.py)")
@@ -236,7 +248,6 @@ def build_parser(recipe=None) -> argparse.ArgumentParser:
     card.add_argument("--size", type=_positive_int, default=256, help="short side of the subset (default 256)")
     card.add_argument("--experiments", type=_existing_file,
                       help="metrics.json of `experiments` to include in the card")
-    return parser
 
 
 def _report_checkpoint(path: Path) -> None:

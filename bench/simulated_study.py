@@ -177,7 +177,7 @@ def import_photos(photos_dir: Path, rows: list[dict]) -> list:
 # --- Workers and jobs ---------------------------------------------------------------------------
 
 
-def start_worker(log_path: Path) -> subprocess.Popen:
+def start_worker(log_path: Path, timeout: float) -> subprocess.Popen:
     from webapp.celery import app as celery_app
 
     log = log_path.open("ab")
@@ -186,11 +186,12 @@ def start_worker(log_path: Path) -> subprocess.Popen:
          "--hostname", f"simulated-study-{os.getpid()}@%h", "--loglevel", "WARNING"],
         cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout
     while not celery_app.control.ping(timeout=1):
         if worker.poll() is not None or time.monotonic() > deadline:
             stop_worker(worker)
-            raise Failure(f"The preparation worker did not start; its log: {log_path}\n{tail(log_path)}")
+            raise Failure(f"The preparation worker did not start within {timeout:.0f} s; its log: {log_path}\n"
+                          f"{tail(log_path)}")
     return worker
 
 
@@ -338,49 +339,56 @@ def summarize(args, tally: dict, version, counts: dict, pool_styles: list[str], 
     }
 
 
+class Phases:
+    """Seconds per phase, with a progress line on stderr as each starts."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.started = time.monotonic()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str, message: str):
+        progress(message)
+        since = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.monotonic() - since
+
+
 def run(args, state_dir: Path) -> dict:
-    started = time.monotonic()
-    phases: dict[str, float] = {}
+    phase = Phases()
+    with phase("install", f"1/6 fresh embedded installation in {state_dir} (SQLite, filesystem broker); migrating"):
+        configure_environment(args, state_dir)
+        os.chdir(PROJECT_ROOT)  # the workers are started with `-A webapp` from here
+        import django
 
-    def phase_done(name: str, since: float) -> float:
-        phases[name] = time.monotonic() - since
-        return time.monotonic()
+        django.setup()
+        from django.core.management import call_command
+        from django.core.management.base import CommandError
 
-    mark = time.monotonic()
-    progress(f"1/6 fresh embedded installation in {state_dir} (SQLite, filesystem broker); migrating")
-    configure_environment(args, state_dir)
-    os.chdir(PROJECT_ROOT)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    call_command("migrate", verbosity=0)
-    mark = phase_done("install", mark)
+        call_command("migrate", verbosity=0)
 
     rows = test_split_rows(args.photos)
     pool_rows, voting_rows = choose_photos(rows, args.pool_photos, args.voting_photos, args.seed)
-    progress(f"2/6 importing {len(pool_rows)} pool + {len(voting_rows)} voting photos of the test split "
-             f"({len(rows)} photos in {len({row['scene'] for row in rows})} test scenes) from {args.photos}")
-    pool, voting = import_photos(args.photos, pool_rows), import_photos(args.photos, voting_rows)
-    if {photo.pk for photo in pool} & {photo.pk for photo in voting}:
-        raise Failure("A pool photo and a voting photo have the same content; the photo folder has duplicates.")
-    mark = phase_done("import", mark)
+    with phase("import", f"2/6 importing {len(pool_rows)} pool + {len(voting_rows)} voting photos of the test split "
+                         f"({len(rows)} photos in {len({row['scene'] for row in rows})} test scenes) from {args.photos}"):
+        pool, voting = import_photos(args.photos, pool_rows), import_photos(args.photos, voting_rows)
+        if {photo.pk for photo in pool} & {photo.pk for photo in voting}:
+            raise Failure("A pool photo and a voting photo have the same content; the photo folder has duplicates.")
 
-    progress(f"3/6 registering and activating {args.checkpoint}")
-    from ml.checkpoint import file_sha256
-    from webapp.core.models import ModelVersion
+    with phase("register", f"3/6 registering and activating {args.checkpoint}"):
+        from ml.checkpoint import file_sha256
+        from webapp.core.models import ModelVersion
 
-    try:
-        call_command("register_model", str(args.checkpoint), "--activate", stdout=sys.stderr)
-    except CommandError as error:
-        raise Failure(f"The checkpoint could not be registered: {error}", 2) from None
-    version = ModelVersion.objects.get(sha256=file_sha256(args.checkpoint))
-    mark = phase_done("register", mark)
+        try:
+            call_command("register_model", str(args.checkpoint), "--activate", stdout=sys.stderr)
+        except CommandError as error:
+            raise Failure(f"The checkpoint could not be registered: {error}", 2) from None
+        version = ModelVersion.objects.get(sha256=file_sha256(args.checkpoint))
 
     from ml.styles.registry import STYLES
-    from studies import selectors, services
+    from studies import services
     from studies.serializers import StudyConfigSerializer
     from webapp.core.models import Photo
     from webapp.core.services import ServiceError
@@ -389,59 +397,61 @@ def run(args, state_dir: Path) -> dict:
     pool_styles = [name for name in version.styles if name in STYLES]
     if not pool_styles:
         raise Failure(f"None of the checkpoint's styles ({', '.join(version.styles)}) is a retouching user of ml.styles.")
-    progress(f"4/6 configuring study {SLUG!r}: {len(METHODS)} methods, pool in {len(pool_styles)} training styles "
-             f"(+ PieNet renderings of the model's {len(version.styles)} styles), {MIN_PICKS}-{MAX_PICKS} picks, "
-             f"{args.trials} trials + {ATTENTION_CHECKS} checks; preparing the pool with a worker")
-    serializer = StudyConfigSerializer(data=study_config(args, version, pool, voting, pool_styles))
-    if not serializer.is_valid():
-        raise Failure(f"The study configuration is invalid: {json.dumps(serializer.errors)}")
+    log_path = state_dir / "worker.log"
+    worker = None
     try:
-        study = services.study_configure(config=serializer.validated_data)
-    except ServiceError as error:
-        raise Failure(f"The study could not be configured: {error}") from None
-    log_path = state_dir / "preparation-worker.log"
-    worker = start_worker(log_path)
-    try:
-        ids = [photo.pk for photo in pool + voting]
-        wait_for(lambda: not Photo.objects.filter(pk__in=ids, screen="").exists(), "making screen renditions",
-                 worker, log_path, args.timeout,
-                 lambda: f"{Photo.objects.filter(pk__in=ids).exclude(screen='').count()}/{len(ids)}")
-        job = services.study_prepare_pool(study=study)
-        job = wait_for_job(job.pk, "preparing the picking pool", worker, log_path, args.timeout)
+        with phase("prepare", f"4/6 configuring study {SLUG!r}: {len(METHODS)} methods, pool in {len(pool_styles)} "
+                              f"training styles (+ PieNet renderings of the model's {len(version.styles)} styles), "
+                              f"{MIN_PICKS}-{MAX_PICKS} picks, {args.trials} trials + {ATTENTION_CHECKS} checks; "
+                              "preparing the pool with a worker"):
+            serializer = StudyConfigSerializer(data=study_config(args, version, pool, voting, pool_styles))
+            if not serializer.is_valid():
+                raise Failure(f"The study configuration is invalid: {json.dumps(serializer.errors)}")
+            try:
+                study = services.study_configure(config=serializer.validated_data)
+            except ServiceError as error:
+                raise Failure(f"The study could not be configured: {error}") from None
+            # This worker stays up through the simulation too: simulate_study --start-worker gives its own
+            # worker 120 s to answer a ping, which a worker importing torch on a busy machine can exceed; a
+            # worker that answers already satisfies that wait (the two then share the renderings).
+            worker = start_worker(log_path, args.timeout)
+            ids = [photo.pk for photo in pool + voting]
+            wait_for(lambda: not Photo.objects.filter(pk__in=ids, screen="").exists(), "making screen renditions",
+                     worker, log_path, args.timeout,
+                     lambda: f"{Photo.objects.filter(pk__in=ids).exclude(screen='').count()}/{len(ids)}")
+            job = services.study_prepare_pool(study=study)
+            job = wait_for_job(job.pk, "preparing the picking pool", worker, log_path, args.timeout)
+            candidates = Candidate.objects.filter(photo__in=pool).exclude(image="")
+            counts = {
+                "test_split_photos": len(rows), "test_split_scenes": len({row["scene"] for row in rows}),
+                "pool": len(pool), "pool_scenes": len({row["scene"] for row in pool_rows}),
+                "voting": len(voting), "voting_scenes": len({row["scene"] for row in voting_rows}),
+                "pool_candidates": candidates.count(),
+                "pool_candidates_embedded": candidates.filter(embedding_model_version=version).count(),
+            }
+            try:
+                study = services.study_set_open(study=study, is_open=True)
+            except ServiceError as error:
+                raise Failure(str(error)) from None
+            progress(f"  pool ready: {counts['pool_candidates']} candidates ({job.result}); study open")
+
+        tally_path = state_dir / "tally.json"
+        options = ["--participants", str(args.participants), "--start-worker", "--seed", str(args.seed),
+                   "--json", str(tally_path)]
+        if args.careless:
+            options += ["--careless", str(args.careless)]
+        with phase("simulate", f"5/6 simulate_study: {args.participants} synthetic participants (seed {args.seed}, "
+                               f"careless {args.careless})"):
+            try:
+                with stdout_to_stderr():
+                    call_command("simulate_study", SLUG, *options, stdout=sys.stderr)
+            except CommandError as error:
+                raise Failure(f"simulate_study failed: {error}") from None
     finally:
         stop_worker(worker)
-    candidates = Candidate.objects.filter(photo__in=pool).exclude(image="")
-    counts = {
-        "test_split_photos": len(rows), "test_split_scenes": len({row["scene"] for row in rows}),
-        "pool": len(pool), "pool_scenes": len({row["scene"] for row in pool_rows}),
-        "voting": len(voting), "voting_scenes": len({row["scene"] for row in voting_rows}),
-        "pool_candidates": candidates.count(),
-        "pool_candidates_embedded": candidates.filter(embedding_model_version=version).count(),
-    }
-    try:
-        study = services.study_set_open(study=study, is_open=True)
-    except ServiceError as error:
-        raise Failure(str(error)) from None
-    progress(f"  pool ready: {counts['pool_candidates']} candidates ({job.result}); study open")
-    mark = phase_done("prepare", mark)
-
-    progress(f"5/6 simulate_study: {args.participants} synthetic participants (seed {args.seed}, careless "
-             f"{args.careless}) with its own worker")
-    tally_path = state_dir / "tally.json"
-    options = ["--participants", str(args.participants), "--start-worker", "--seed", str(args.seed),
-               "--json", str(tally_path)]
-    if args.careless:
-        options += ["--careless", str(args.careless)]
-    try:
-        with stdout_to_stderr():
-            call_command("simulate_study", SLUG, *options, stdout=sys.stderr)
-    except CommandError as error:
-        raise Failure(f"simulate_study failed: {error}") from None
     tally = json.loads(tally_path.read_text())
-    mark = phase_done("simulate", mark)
-
     progress("6/6 summarizing the tally")
-    return summarize(args, tally, version, counts, pool_styles, phases, time.monotonic() - started)
+    return summarize(args, tally, version, counts, pool_styles, phase.seconds, time.monotonic() - phase.started)
 
 
 def main() -> int:

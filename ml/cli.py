@@ -221,6 +221,8 @@ def _add_evaluation_commands(commands) -> None:
                              help="numbers of preferred images (default 1,2,5,10,20,50,100)")
     experiments.add_argument("--preferred", type=_positive_int, default=20,
                              help="preferred images of the Table 1 rows and the targets (default 20)")
+    experiments.add_argument("--pool-photos", type=_positive_int, default=150,
+                             help="distinct train photos the preferred images are drawn from (default 150)")
     experiments.add_argument("--oracle-steps", type=_positive_int, default=60,
                              help="Adam steps of the oracle vector fit (default 60)")
     experiments.add_argument("--seed", type=int, default=0)
@@ -401,7 +403,8 @@ def _experiments(args) -> None:
     from ml.experiments import ExperimentSettings, run_experiments
 
     settings = ExperimentSettings(limit=args.limit, sweep_photos=args.sweep_photos, draws=args.draws,
-                                  counts=args.counts, preferred=args.preferred, oracle_steps=args.oracle_steps,
+                                  counts=args.counts, preferred=args.preferred, pool_photos=args.pool_photos,
+                                  oracle_steps=args.oracle_steps,
                                   seed=args.seed)
     results = run_experiments(_enhancer(args), args.checkpoint, args.data, args.out, settings)
     print(json.dumps({"report": str(args.out / "report.md"), "targets": results["targets"]}, indent=2))

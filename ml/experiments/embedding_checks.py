@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from ml.data.datasets import FiveKLayout
 
 
-def distinct_pool(layout: FiveKLayout, user: str, split: str = "train") -> list[Path]:
-    """The user's retouches of every distinct photo of ``split``."""
-    return [layout.target_path(user, row) for row in layout.distinct_rows(split)]
+def distinct_pool(layout: FiveKLayout, user: str, rows: list[dict] | None = None) -> list[Path]:
+    """The user's retouches of ``rows`` (default: every distinct train-split photo)."""
+    return [layout.target_path(user, row) for row in (rows if rows is not None else layout.distinct_rows("train"))]
 
 
 def _rng(seed: int, *labels) -> random.Random:
@@ -30,9 +30,9 @@ def _rng(seed: int, *labels) -> random.Random:
 
 
 def identification(embed, layout: FiveKLayout, users: list[str], picks: int = 20, draws: int = 5,
-                   seed: int = 0) -> dict:
+                   seed: int = 0, rows: list[dict] | None = None) -> dict:
     """Nearest-centroid identification of ``users`` from ``picks`` picks; ``embed(paths)`` returns (N, D)."""
-    pools = {user: embed(distinct_pool(layout, user)) for user in users}
+    pools = {user: embed(distinct_pool(layout, user, rows)) for user in users}
     correct, trials = 0, 0
     confusions: dict[str, dict[str, int]] = {user: {} for user in users}
     for draw in range(draws):
@@ -53,9 +53,10 @@ def identification(embed, layout: FiveKLayout, users: list[str], picks: int = 20
             "users": len(users), "confusions": confusions}
 
 
-def style_or_content(embed, layout: FiveKLayout, users: list[str], photos: int = 24, seed: int = 0) -> dict:
+def style_or_content(embed, layout: FiveKLayout, users: list[str], photos: int = 24, seed: int = 0,
+                     rows: list[dict] | None = None) -> dict:
     """Mean cosine of same photo / other user pairs and of same user / other photo pairs."""
-    rows = layout.distinct_rows("train")
+    rows = rows if rows is not None else layout.distinct_rows("train")
     rows = _rng(seed, "style-or-content").sample(rows, min(photos, len(rows)))
     features = torch.stack([embed([layout.target_path(user, row) for row in rows]) for user in users])  # U×P×D
     users_count, photos_count = features.shape[:2]
@@ -68,14 +69,15 @@ def style_or_content(embed, layout: FiveKLayout, users: list[str], photos: int =
             "photos": photos_count, "users": users_count}
 
 
-def silhouettes(embed, layout: FiveKLayout, users: list[str], images_per_user: int = 100, seed: int = 0) -> dict:
+def silhouettes(embed, layout: FiveKLayout, users: list[str], images_per_user: int = 100, seed: int = 0,
+                rows: list[dict] | None = None) -> dict:
     """Silhouette of the users' clusters on the embeddings (cosine) and on the t-SNE map; returns the map too."""
     from sklearn.manifold import TSNE
     from sklearn.metrics import silhouette_score
 
     labels, features = [], []
     for user in users:
-        pool = distinct_pool(layout, user)
+        pool = distinct_pool(layout, user, rows)
         chosen = sorted(_rng(seed, "t-SNE", user).sample(range(len(pool)), min(images_per_user, len(pool))))
         features.append(embed([pool[index] for index in chosen]))
         labels += [user] * len(chosen)
@@ -88,17 +90,19 @@ def silhouettes(embed, layout: FiveKLayout, users: list[str], images_per_user: i
             "images_per_user": len(labels) // len(users)}
 
 
-def embedding_checks(embed, data_dir, picks: int = 20, draws: int = 5, seed: int = 0) -> dict:
-    """All three checks for the unseen named users and, where the dataset has them, the held-out random users."""
+def embedding_checks(embed, data_dir, picks: int = 20, draws: int = 5, seed: int = 0,
+                     rows: list[dict] | None = None) -> dict:
+    """All three checks for the unseen named users and, where the dataset has them, the held-out random users,
+    on the retouches of ``rows`` (default: every distinct train-split photo)."""
     layout = FiveKLayout.open(data_dir)
     groups = {"unseen named users": layout.test_users}
     if layout.heldout_users:
         groups["held-out random users"] = layout.heldout_users
     result = {}
     for group, users in groups.items():
-        result[group] = {"identification": identification(embed, layout, users, picks, draws, seed),
-                         "style_or_content": style_or_content(embed, layout, users, seed=seed),
-                         "silhouette": silhouettes(embed, layout, users, seed=seed)}
+        result[group] = {"identification": identification(embed, layout, users, picks, draws, seed, rows),
+                         "style_or_content": style_or_content(embed, layout, users, seed=seed, rows=rows),
+                         "silhouette": silhouettes(embed, layout, users, seed=seed, rows=rows)}
     return result
 
 

@@ -40,6 +40,7 @@ class ExperimentSettings:
     counts: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100)
     draws: int = 5
     preferred: int = 20
+    pool_photos: int = 150
     negatives_per_preferred: int = 3
     tsne_images: int = 100
     oracle_pairs: int = 32
@@ -99,7 +100,9 @@ class ExperimentData:
         distinct_photos = list({row["target"]: row for row in reversed(self.test_rows)}.values())[::-1]
         self.sweep_rows = distinct_photos[:settings.sweep_photos]
         self.grid_rows = distinct_photos[:settings.grid_photos]
-        self.pool_rows = self.layout.distinct_rows("train")
+        # A seeded sample of the distinct train photos: every user's preferred images come from it, so the
+        # embedding work stays bounded (each pool image is embedded once for all uses).
+        self.pool_rows = self.draw(self.layout.distinct_rows("train"), settings.pool_photos, "pool")
         self.train_rows = self.layout.split_rows("train")
 
     def draw(self, items: list, count: int, *labels) -> list:

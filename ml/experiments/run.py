@@ -202,7 +202,7 @@ def run_experiments(enhancer: Enhancer, checkpoint, data_dir, out_dir, settings:
     board, grid, monochrome = _score_photos(enhancer, data, styles, vectors, classical)
     seconds["enhance_and_score"] = time.perf_counter() - started - seconds["vectors"]
     table = _table(board, data, classical)
-    checks = embedding_checks(embeddings, data_dir, settings.preferred, settings.draws, settings.seed)
+    checks = embedding_checks(embeddings, data_dir, settings.preferred, settings.draws, settings.seed, data.pool_rows)
     fidelity = style_fidelity(board, [user for user in data.train_users if user in styles])
     sweep = _sweep(board, data)
     results = {

@@ -94,6 +94,8 @@ def _add_training_arguments(parser: argparse.ArgumentParser, steps: int, batch_s
                         help="parametric random users trained beside the named ones (default 300)")
     parser.add_argument("--named-share", type=_fraction, default=0.5,
                         help="how often a sampled user is a named one (default 0.5)")
+    parser.add_argument("--real-input-share", type=_fraction, default=0.5,
+                        help="how often a photo's real other-exposure shot is the input, where it has one (default 0.5)")
     parser.add_argument("--cache-size", type=_positive_int, default=192,
                         help="short side the training photos are kept at in RAM (default 192)")
     parser.add_argument("--seed", type=int, default=0)
@@ -132,6 +134,10 @@ def _add_training_commands(commands, recipe) -> None:
                         help="total-variation weight λt (default 0.01)")
     pienet.add_argument("--noise", dest="vector_noise", type=float, default=0.1,
                         help="norm of the vector perturbation (default 0.1)")
+    pienet.add_argument("--warm-start", type=_existing_file,
+                        help="start PieNet from this trained checkpoint's weights (a second phase with another recipe)")
+    pienet.add_argument("--min-subset", type=_positive_int, default=1,
+                        help="smallest subset of a user's embeddings averaged into a training vector (default 1)")
     pienet.add_argument("--max-subset", type=_positive_int, default=64,
                         help="largest subset of a user's embeddings averaged into a training vector (default 64)")
     for stage, stage_parser in (("embedding", embedding), ("pienet", pienet)):
@@ -286,7 +292,7 @@ def _train_pienet(args) -> None:
         raise ValueError("train-pienet needs --embedding CHECKPOINT (the stage-1 result) unless --resume is given.")
     path = train_pienet(args.data, args.out, _recipe_from_args(PieNetRecipe, args),
                         embedding_checkpoint=args.embedding, pienet_size=args.pienet_size, init=args.init,
-                        device=args.device, resume=args.resume, photos=args.photos)
+                        device=args.device, resume=args.resume, photos=args.photos, warm_start=args.warm_start)
     _report_checkpoint(path)
 
 

@@ -169,7 +169,7 @@ class StyleBank:
     """Photos in RAM and the users who retouch them; makes the batches of both stages."""
 
     def __init__(self, photos: list[BankPhoto], users: list[TrainingUser], named_share: float = 0.5,
-                 crop_scale: tuple[float, float] = (0.6, 1.0)):
+                 crop_scale: tuple[float, float] = (0.6, 1.0), real_input_share: float = 0.5):
         if not photos or not users:
             raise DatasetError("a style bank needs photos and users.")
         self.photos, self.users = photos, users
@@ -177,6 +177,7 @@ class StyleBank:
         self.unnamed = [index for index, user in enumerate(users) if not user.named]
         self.named_share = named_share if self.named and self.unnamed else float(bool(self.named))
         self.crop_scale = tuple(crop_scale)
+        self.real_input_share = real_input_share
 
     @property
     def user_names(self) -> list[str]:
@@ -203,7 +204,7 @@ class StyleBank:
         box = (int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1)), side)
         crop = (box, size, int(rng.integers(4)), bool(rng.random() < 0.5))
         clean = to_float(_crop(photo.clean, *crop)) if photo.clean is not None else None
-        if photo.inputs and (clean is None or rng.random() < 0.5):
+        if photo.inputs and (clean is None or rng.random() < self.real_input_share):
             return clean, to_float(_crop(photo.inputs[int(rng.integers(len(photo.inputs)))], *crop)), crop
         return clean, camera_input(clean, rng), crop
 
@@ -252,11 +253,12 @@ class StyleBank:
 
 
 def open_bank(data_dir, split: str = "train", random_users: int = 0, cache_size: int = 192,
-              named_share: float = 0.5, crop_scale=(0.6, 1.0), photos=None, progress: bool = True) -> StyleBank:
+              named_share: float = 0.5, crop_scale=(0.6, 1.0), photos=None, progress: bool = True,
+              real_input_share: float = 0.5) -> StyleBank:
     """The bank of a dataset's ``split`` with its training users and ``random_users`` random ones."""
     layout = FiveKLayout.open(data_dir)
     renderable = photos_root(layout, photos) is not None
     users = training_users(layout.train_users, random_users, renderable)
     disk_users = [user.name for user in users if user.render is None]
     bank_photos = load_bank_photos(data_dir, split, cache_size, photos, disk_users, progress)
-    return StyleBank(bank_photos, users, named_share, crop_scale)
+    return StyleBank(bank_photos, users, named_share, crop_scale, real_input_share)

@@ -19,7 +19,7 @@ from typing import Any
 RECIPE_DIR = Path(__file__).resolve().parent
 STAGES = ("embedding", "pienet")
 STAGE_COMMANDS = {"embedding": "train-embedding", "pienet": "train-pienet"}
-NOT_IN_RECIPES = frozenset({"data", "photos", "out", "resume", "embedding", "recipe", "command", "help"})
+NOT_IN_RECIPES = frozenset({"data", "photos", "warm_start", "out", "resume", "embedding", "recipe", "command", "help"})
 """Flags that name where a run reads and writes, not how it trains: they stay on the command line."""
 
 

@@ -45,11 +45,13 @@ def noise_generator(seed: int, step: int, rank: int) -> torch.Generator:
 
 
 def subset_mean_vectors(pools: torch.Tensor, users: torch.Tensor, max_subset: int,
-                        generator: torch.Generator) -> torch.Tensor:
+                        generator: torch.Generator, min_subset: int = 1) -> torch.Tensor:
     """For each user index, the renormalised mean of a random subset of its pool; subset sizes are log-uniform in
-    1 … max_subset, so vectors from a handful of picks are as common as vectors from dozens."""
+    min_subset … max_subset, so vectors from a handful of picks are as common as vectors from dozens."""
     limit = min(max_subset, pools.shape[1])
-    sizes = torch.exp(torch.rand(len(users), generator=generator) * math.log(limit)).round().clamp(1, limit).long()
+    low = min(max(1, min_subset), limit)
+    spread = torch.rand(len(users), generator=generator) * (math.log(limit) - math.log(low))
+    sizes = torch.exp(spread + math.log(low)).round().clamp(low, limit).long()
     order = torch.rand(len(users), pools.shape[1], generator=generator).argsort(dim=1)
     mask = (order.argsort(dim=1) < sizes[:, None]).float()  # the first `size` of a random order
     chosen = pools[users]
@@ -81,9 +83,11 @@ def new_pienet(config, init: str, embedding_net) -> PieNet:
 
 
 def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=None, pienet_size: int | None = None,
-                 init: str = "embedding", device: str = "auto", resume: bool = False, photos=None) -> Path:
+                 init: str = "embedding", device: str = "auto", resume: bool = False, photos=None,
+                 warm_start=None) -> Path:
     """Train stage 2. A fresh run starts from a stage-1 checkpoint (with ``user_embeddings.pt`` beside it, copied
-    into ``out_dir``); ``resume`` continues ``out_dir``'s own run."""
+    into ``out_dir``), its PieNet from ``init`` or the weights of the ``warm_start`` checkpoint; ``resume``
+    continues ``out_dir``'s own run."""
     out_dir = Path(out_dir)
     with training_run(out_dir, device, recipe.seed) as (context, checkpoint_path, state_path):
         pools_path = out_dir / USER_EMBEDDINGS_NAME
@@ -100,6 +104,8 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
             if pienet_size is not None:
                 config = dataclasses.replace(config, pienet_size=pienet_size)
             pienet = new_pienet(config, init, loaded.embedding_net)
+            if warm_start is not None:  # continue from a trained PieNet of the same sizes, with this recipe
+                pienet.load_state_dict(load_checkpoint(warm_start).pienet.state_dict())
             source_pools = Path(embedding_checkpoint).parent / USER_EMBEDDINGS_NAME
             if not source_pools.is_file():
                 raise CheckpointError(f"{source_pools} is missing: stage 1 did not finish (resume it).")
@@ -108,7 +114,7 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
             context.barrier()
         names, pools = load_user_embeddings(pools_path)
         bank = open_bank(data_dir, "train", len(names) - len(loaded.styles), recipe.cache_size, recipe.named_share,
-                         recipe.crop_scale, photos)
+                         recipe.crop_scale, photos, real_input_share=recipe.real_input_share)
         if bank.user_names != names:
             raise CheckpointError("stage 1's users differ from this dataset's training users and random users.")
         named = [index for index, user in enumerate(bank.users) if user.named]
@@ -123,7 +129,8 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
         def save(step: int) -> None:
             metadata = {"stage": STAGE, "step": step, "recipe": recipe.to_dict(), "init": init,
                         "data": str(data_dir), "vectors": "renormalised mean of each user's pool",
-                        "conditioning": f"renormalised subset means (1-{recipe.max_subset}) + noise",
+                        "conditioning": f"renormalised subset means ({recipe.min_subset}-{recipe.max_subset}) + noise",
+                        "warm_start": str(warm_start) if warm_start else None,
                         "random_users": len(names) - len(named)}
             save_checkpoint(checkpoint_path, embedding_net, pienet, config, [names[i] for i in named], stored,
                             metadata)
@@ -132,7 +139,7 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
         def train_step(batch, step: int) -> dict[str, torch.Tensor]:
             images, targets, users = batch
             generator = noise_generator(recipe.seed, step, context.rank)
-            vectors = subset_mean_vectors(pools, users, recipe.max_subset, generator)
+            vectors = subset_mean_vectors(pools, users, recipe.max_subset, generator, recipe.min_subset)
             vectors = perturb(vectors, recipe.vector_noise, generator)
             return pienet_step(model, optimizer, loss_function, recipe, step, context.device, images, targets,
                                vectors)

@@ -85,3 +85,9 @@ def test_learning_rate_warms_up_then_decays_by_cosine():
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert rates[10] == pytest.approx(1.0) and rates[99] < 0.06
     assert all(later <= earlier for earlier, later in zip(rates[10:], rates[11:]))
+
+
+def test_min_subset_bounds_how_few_embeddings_a_training_vector_averages():
+    pools = torch.nn.functional.normalize(torch.randn(2, 6, 8), dim=-1)
+    full = subset_mean_vectors(pools, torch.tensor([0, 1, 1]), 6, torch.Generator().manual_seed(3), min_subset=6)
+    torch.testing.assert_close(full, torch.nn.functional.normalize(pools.mean(dim=1), dim=-1)[[0, 1, 1]])

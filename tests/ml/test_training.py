@@ -92,3 +92,15 @@ def test_training_runs_under_a_torchrun_style_process_group(tmp_path, dataset_di
     assert load_checkpoint(stage2).pienet is not None
     record = json.loads((tmp_path / "stage2" / "metrics.jsonl").read_text().splitlines()[-1])
     assert {"loss", "colour", "perceptual", "tv", "images_per_s"} <= set(record)
+
+
+def test_a_warm_started_pienet_begins_from_the_given_weights(tmp_path, dataset_dir, embedding_recipe, pienet_recipe):
+    stage1 = train_embedding(dataset_dir, tmp_path / "stage1", embedding_recipe(steps=1), SMALL)
+    first = train_pienet(dataset_dir, tmp_path / "first", pienet_recipe(steps=2), embedding_checkpoint=stage1,
+                         pienet_size=32)
+    second = train_pienet(dataset_dir, tmp_path / "second", pienet_recipe(steps=1, learning_rate=1e-9, min_subset=2),
+                          embedding_checkpoint=stage1, pienet_size=32, warm_start=first)
+    before, after = load_checkpoint(first).pienet.state_dict(), load_checkpoint(second).pienet.state_dict()
+    weight = "to_delta.weight"
+    torch.testing.assert_close(after[weight], before[weight], atol=1e-6, rtol=1e-4)
+    assert load_checkpoint(second).metadata["warm_start"] == str(first)

@@ -206,6 +206,31 @@ def stop_worker(worker: subprocess.Popen | None) -> None:
         worker.wait()
 
 
+def stop_child(command: list[str], timeout: float = 120) -> None:
+    """End the child process of this one that runs `command` (simulate_study's worker, whose Popen we lack)."""
+    import signal
+
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            arguments = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid != os.getpid() or arguments != [str(part) for part in command]:
+            continue
+        pid = int(entry.name)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.5)
+
+
 def tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -281,12 +306,11 @@ def study_config(args, version, pool, voting, pool_styles: list[str]) -> dict:
     }
 
 
-def summarize(args, tally: dict, version, counts: dict, pool_styles: list[str], phases: dict, wall: float) -> dict:
-    from studies.models import Study
-
-    study = Study.objects.get(slug=SLUG)
-    methods = list(study.methods.all())
-    personal = next(m.label for m in methods if m.kind == "pienet_personal")
+def summarize(args, tally: dict, methods: list[dict], version, counts: dict, pool_styles: list[str], phases: dict,
+              wall: float) -> dict:
+    """The tally (studies.statistics via selectors.study_tally, nothing recomputed) for a report.
+    `methods`: the study's methods in order, as {"label", "kind", "style"}."""
+    personal = next(m["label"] for m in methods if m["kind"] == "pienet_personal")
     holm = {}
     for pair in tally["pairwise"]:
         if personal in (pair["a"], pair["b"]):
@@ -294,11 +318,11 @@ def summarize(args, tally: dict, version, counts: dict, pool_styles: list[str], 
     by_label = {row["method"]: row for row in tally["methods"]}
     rows = []
     for method in methods:
-        row = by_label[method.label]
+        row = by_label[method["label"]]
         rows.append({
-            "label": method.label, "kind": method.kind, "style": method.style, "votes": row["votes"],
+            "label": method["label"], "kind": method["kind"], "style": method["style"], "votes": row["votes"],
             "share": round(row["share"], 4), "wilson95": [round(row["low"], 4), round(row["high"], 4)],
-            "holm_p": None if method.label == personal else holm[method.label],
+            "holm_p": None if method["label"] == personal else holm[method["label"]],
         })
     others = [row for row in rows if row["label"] != personal]
     personal_votes = by_label[personal]["votes"]
@@ -398,7 +422,7 @@ def run(args, state_dir: Path) -> dict:
     if not pool_styles:
         raise Failure(f"None of the checkpoint's styles ({', '.join(version.styles)}) is a retouching user of ml.styles.")
     log_path = state_dir / "worker.log"
-    worker = None
+    worker, notes = None, []
     try:
         with phase("prepare", f"4/6 configuring study {SLUG!r}: {len(METHODS)} methods, pool in {len(pool_styles)} "
                               f"training styles (+ PieNet renderings of the model's {len(version.styles)} styles), "
@@ -447,11 +471,27 @@ def run(args, state_dir: Path) -> dict:
                     call_command("simulate_study", SLUG, *options, stdout=sys.stderr)
             except CommandError as error:
                 raise Failure(f"simulate_study failed: {error}") from None
+            except subprocess.TimeoutExpired as error:
+                # Every participant is done, but the command's worker did not stop within the 30 s it waits
+                # (on a busy machine it may still be importing torch or loading the model): stop it here and
+                # read the same tally the command would have written (selectors.study_tally).
+                progress(f"  simulate_study's worker did not stop within {error.timeout:.0f} s; stopping it here")
+                notes.append("simulate_study's own worker did not stop within 30 s; the tally was read with "
+                             "studies.selectors.study_tally, as the command does")
+                stop_child(error.cmd)
+                from studies import selectors
+
+                study.refresh_from_db()
+                tally_path.write_text(json.dumps(selectors.study_tally(study)))
     finally:
         stop_worker(worker)
     tally = json.loads(tally_path.read_text())
     progress("6/6 summarizing the tally")
-    return summarize(args, tally, version, counts, pool_styles, phase.seconds, time.monotonic() - phase.started)
+    methods = [{"label": m.label, "kind": m.kind, "style": m.style} for m in study.methods.all()]
+    result = summarize(args, tally, methods, version, counts, pool_styles, phase.seconds,
+                       time.monotonic() - phase.started)
+    result["notes"] = notes
+    return result
 
 
 def main() -> int:

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ml.checkpoint import (CheckpointError, load_checkpoint, load_training_state, load_user_embeddings,
-                           save_checkpoint, save_training_state, save_user_embeddings, training_state_tensors)
+from ml.checkpoint import (CheckpointError, load_checkpoint, load_training_state, save_checkpoint,
+                           save_training_state, save_user_embeddings, training_state_tensors)
 from ml.config import EmbeddingRecipe, ModelConfig, TrainingRecipe
 from ml.data.style_bank import StyleBank, open_bank
 from ml.inference import Enhancer
@@ -169,7 +169,3 @@ def _finish(net: EmbeddingNet, config: ModelConfig, bank: StyleBank, recipe: Emb
         metadata["learned_vector_cosine"] = float((F.normalize(learned[named], dim=1) * stored).sum(dim=1).mean())
     save_checkpoint(out_dir / "checkpoint.pt", net, None, config, [names[i] for i in named], stored, metadata)
 
-
-def load_pools(stage_dir) -> tuple[list[str], torch.Tensor]:
-    """The user embeddings a stage-1 run left in ``stage_dir``."""
-    return load_user_embeddings(Path(stage_dir) / USER_EMBEDDINGS_NAME)

@@ -26,7 +26,7 @@ from ml.data.style_bank import open_bank
 from ml.losses import PieNetLoss
 from ml.models import PieNet
 from ml.training.common import autocast_context, run_steps, set_learning_rates, step_batches, training_run
-from ml.training.embedding import USER_EMBEDDINGS_NAME, pool_vectors
+from ml.training.embedding import FINAL_VECTORS, USER_EMBEDDINGS_NAME, pool_vectors
 
 STAGE = "pienet"
 INIT_CHOICES = ("embedding", "random", "imagenet")
@@ -128,7 +128,7 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
 
         def save(step: int) -> None:
             metadata = {"stage": STAGE, "step": step, "recipe": recipe.to_dict(), "init": init,
-                        "data": str(data_dir), "vectors": "renormalised mean of each user's pool",
+                        "data": str(data_dir), "vectors": FINAL_VECTORS,
                         "conditioning": f"renormalised subset means ({recipe.min_subset}-{recipe.max_subset}) + noise",
                         "warm_start": str(warm_start) if warm_start else None,
                         "random_users": len(names) - len(named)}

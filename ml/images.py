@@ -49,11 +49,17 @@ def _open(source: ImageSource) -> Image.Image:
             return Image.open(source)
     except (UnidentifiedImageError, Image.DecompressionBombError) as error:
         raise ImageError("The file is not an image in a supported format (JPEG, PNG, WebP, TIFF).") from error
-    except OSError as error:
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        # ValueError: metadata chunks (PNG iCCP, zTXt, iTXt) that would decompress beyond Pillow's bound.
         raise ImageError(f"The image could not be read: {error}") from error
 
 
 def _check_size(image: Image.Image, max_pixels: int) -> None:
+    """Refuse before decoding: the first frame's pixels and, for multi-page TIFFs, pages x pixels.
+
+    Only the first page is ever decoded, but a file of many large pages is refused all the same: the
+    bound stays a bound on the work that any reader of the file may be tempted to do.
+    """
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError("The image has no pixels.")
@@ -62,19 +68,33 @@ def _check_size(image: Image.Image, max_pixels: int) -> None:
             f"The image is too large: {width}x{height} = {width * height / 1e6:.1f} megapixels "
             f"(limit {max_pixels / 1e6:.0f} megapixels)."
         )
+    if image.format == "TIFF":
+        pages = image.n_frames  # walks the page directories only; no pixel is decoded
+        if pages * width * height > max_pixels:
+            raise ImageError(
+                f"The TIFF holds {pages} pages of {width}x{height}: {pages * width * height / 1e6:.0f} megapixels "
+                f"in all (limit {max_pixels / 1e6:.0f} megapixels); please upload a single photo."
+            )
 
 
-def _high_bit_depth_rgb(image: Image.Image) -> np.ndarray | None:
-    """Pillow reduces 16-bit colour TIFFs to 8 bits or refuses them; tifffile keeps the precision."""
+def _high_bit_depth_rgb(image: Image.Image, max_pixels: int) -> np.ndarray | None:
+    """Pillow reduces 16-bit colour TIFFs to 8 bits or refuses them; tifffile keeps the precision.
+
+    Reads the first page only, after checking that page's own shape against the pixel bound.
+    """
     if image.format != "TIFF":
         return None
     import tifffile
 
     image.fp.seek(0)
-    data = tifffile.imread(image.fp)
-    if data.ndim == 3 and data.shape[-1] in (3, 4) and data.dtype != np.uint8:
-        return _scale_to_unit(data[..., :3])
-    return None
+    with tifffile.TiffFile(image.fp) as tiff:
+        page = tiff.pages.first
+        if page.dtype == np.uint8 or len(page.shape) != 3 or page.shape[-1] not in (3, 4):
+            return None
+        if page.shape[0] * page.shape[1] > max_pixels:
+            raise ImageError(f"The image is too large (limit {max_pixels / 1e6:.0f} megapixels).")
+        data = page.asarray()
+    return _scale_to_unit(data[..., :3])
 
 
 def _scale_to_unit(data: np.ndarray) -> np.ndarray:
@@ -110,10 +130,12 @@ def _decode(source: ImageSource, max_pixels: int) -> np.ndarray:
     image = _open(source)
     try:
         _check_size(image, max_pixels)
-        if getattr(image, "n_frames", 1) > 1 and image.format != "TIFF":
+        # TIFF pages are separate pictures (the first is read) and an MPO's extra frames are a camera's
+        # previews or second eye: its first frame is the photo. Anything else with frames is animated.
+        if getattr(image, "n_frames", 1) > 1 and image.format not in ("TIFF", "MPO"):
             raise ImageError("Animated images are not supported; please upload a still photo.")
         try:
-            deep = _high_bit_depth_rgb(image)
+            deep = _high_bit_depth_rgb(image, max_pixels)
             if deep is not None:
                 return deep
             image.load()

@@ -114,3 +114,47 @@ def test_tensor_round_trip(rgb8):
     tensor = images.image_to_tensor(rgb8)
     assert tensor.shape == (3, 12, 20)
     assert np.allclose(images.tensor_to_image(tensor), rgb8 / 255.0)
+
+
+def _png_with_chunk(kind: bytes, payload: bytes) -> bytes:
+    """A small real PNG with one extra chunk before its pixel data (iCCP) or after it (text chunks)."""
+    import struct
+    import zlib
+
+    data = _encode(Image.new("RGB", (40, 40), "teal"), "PNG")
+    chunk = struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    at = data.index(b"IDAT") - 4 if kind == b"iCCP" else data.index(b"IEND") - 4
+    return data[:at] + chunk + data[at:]
+
+
+@pytest.mark.parametrize("kind, header", [
+    (b"iCCP", b"icc\x00\x00"), (b"zTXt", b"Comment\x00\x00"), (b"iTXt", b"Comment\x00\x01\x00\x00\x00"),
+])
+def test_png_metadata_that_decompresses_too_far_is_an_image_error(kind, header):
+    import zlib
+
+    bomb = _png_with_chunk(kind, header + zlib.compress(b"\x00" * 50_000_000, 9))
+    with pytest.raises(images.ImageError):
+        images.load_image_uint8(bomb)
+
+
+def test_mpo_from_a_camera_reads_its_primary_image():
+    primary, second = Image.new("RGB", (48, 32), (200, 30, 30)), Image.new("RGB", (48, 32), (30, 30, 200))
+    data = _encode(primary, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    pixels = images.load_image_uint8(data)
+    assert pixels.shape == (32, 48, 3) and pixels[..., 0].mean() > 150 and pixels[..., 2].mean() < 80
+
+
+def test_multi_page_tiff_reads_its_first_page_only(tmp_path):
+    pages = np.random.default_rng(3).integers(0, 65536, size=(3, 8, 9, 3), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "pages.tif", pages)  # one series of three pages
+    loaded = images.load_image(tmp_path / "pages.tif")
+    assert loaded.shape == (8, 9, 3) and np.abs(loaded - pages[0] / 65535.0).max() < 1e-6
+
+
+def test_tiff_pages_times_pixels_is_bounded_before_decoding(tmp_path, monkeypatch):
+    tifffile.imwrite(tmp_path / "many.tif", np.zeros((100, 64, 64, 3), dtype=np.uint16))
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", lambda *a, **k: pytest.fail("decoded a page"))
+    with pytest.raises(images.ImageError, match="100 pages"):
+        images.load_image(tmp_path / "many.tif", max_pixels=64 * 64 * 50)

@@ -8,9 +8,9 @@ split toning, clarity, vignette, and sometimes a monochrome mix. Ranges stay wit
 every random user is a look someone could want; none is an exact named user (``python -m ml.data
 unseen-report`` measures how far the unseen named users are from every training user, random ones included).
 
-Users are named by their seed: ``random-00042`` is always the same look. Training users take seeds
-``0 … n-1``; held-out random users (a second unseen group for the experiments) take seeds from
-:data:`HELDOUT_SEED_BASE` on, so the two groups never share a user.
+Users are named by their seed: ``random-00042`` is always the same look. Training users take the seeds
+``0, 1, 2, …`` that are not in :data:`LOOKALIKE_SEEDS`; held-out random users (a second unseen group for the
+experiments) take seeds from :data:`HELDOUT_SEED_BASE` on, so the two groups never share a user.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from ml.styles import ops
 TRAINING_PREFIX = "random-"
 HELDOUT_PREFIX = "heldout-"
 HELDOUT_SEED_BASE = 1_000_000
+# Training seeds whose look the unseen-report measured within 30 dB of a test user on the 256 px build: 141 and
+# 171 of pastel and photographer_film_emulation (30.95, 30.11 dB), 218 and 230 of heldout-001 (32.13, 31.62 dB).
+# Training on them would make those test users seen, so the training users skip them.
+LOOKALIKE_SEEDS = frozenset({141, 171, 218, 230})
 _MONO_MIXES = ((0.2126, 0.7152, 0.0722), (0.45, 0.45, 0.10), (0.6, 0.3, 0.1), (0.2, 0.5, 0.3))
 
 
@@ -132,7 +136,9 @@ class RandomUser:
 
 
 def training_random_users(count: int) -> list[RandomUser]:
-    return [RandomUser(f"{TRAINING_PREFIX}{seed:05d}", seed) for seed in range(count)]
+    """The first ``count`` training seeds, lookalikes of test users skipped."""
+    seeds = [seed for seed in range(count + len(LOOKALIKE_SEEDS)) if seed not in LOOKALIKE_SEEDS][:count]
+    return [RandomUser(f"{TRAINING_PREFIX}{seed:05d}", seed) for seed in seeds]
 
 
 def heldout_random_users(count: int) -> list[RandomUser]:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ml.styles import HELDOUT_RANDOM_USERS
-from ml.styles.parametric import draw_settings, random_user, training_random_users
+from ml.styles.parametric import LOOKALIKE_SEEDS, draw_settings, random_user, training_random_users
 from tests.data.synthetic import synthetic_photo
 
 
@@ -32,6 +32,12 @@ def test_some_random_users_are_monochrome():
     tint = np.asarray(monochrome[0].settings.monochrome[1], dtype=np.float32)
     np.testing.assert_allclose(output / np.maximum(output.max(axis=2, keepdims=True), 1e-6),
                                np.broadcast_to(tint / tint.max(), output.shape), atol=0.02)
+
+
+def test_training_users_skip_the_lookalikes_of_test_users():
+    users = training_random_users(300)
+    assert len(users) == len({user.name for user in users}) == 300
+    assert not {user.seed for user in users} & LOOKALIKE_SEEDS and users[-1].seed == 303
 
 
 def test_held_out_random_users_are_not_training_users():

@@ -17,11 +17,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from studies import selectors, services
-from studies.permissions import IsResearcher
 from studies.serializers import ParticipantStudyStateSerializer, StudyConfigSerializer, VoteInputSerializer
 from webapp.core.apis import JobOutputSerializer
+from webapp.core.pagination import paginated_response
+from webapp.core.permissions import IsResearcher, Public
 from webapp.core.services import ServiceError
-from webapp.participants.apis import ParticipantThrottle
+from webapp.core.throttles import ParticipantThrottle
 from webapp.participants.sessions import enforce_csrf, session_participant
 
 EXPORTS = ("votes", "picks", "vectors")
@@ -50,6 +51,7 @@ def participant_state(entry) -> dict:
 
 
 class StudyParticipantApi(APIView):
+    permission_classes = [Public]
     throttle_classes = [ParticipantThrottle]
 
     def initial(self, request, *args, **kwargs):
@@ -110,7 +112,9 @@ class ResearcherApi(APIView):
 class StudyListApi(ResearcherApi):
     @extend_schema(responses=StudyConfigSerializer(many=True))
     def get(self, request):
-        return Response([selectors.study_config(study) for study in selectors.study_list()])
+        return paginated_response(
+            self, selectors.study_list(), lambda studies: [selectors.study_config(study) for study in studies]
+        )
 
     @extend_schema(request=StudyConfigSerializer, responses={201: StudyConfigSerializer},
                    description="Create a study from a configuration (e.g. one exported elsewhere); it starts closed.")

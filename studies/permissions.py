@@ -5,15 +5,11 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
+
+from webapp.core.permissions import is_researcher
 
 RESEARCHERS = "Researchers"
-PERMISSION = "studies.run_studies"
 ADMIN_MODELS = ("study", "studymethod", "studyparticipant", "trial", "trialoption", "vote")
-
-
-def is_researcher(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(PERMISSION))
 
 
 def ensure_researcher_group(**kwargs) -> None:
@@ -40,9 +36,3 @@ def researcher_required(view):
 
     return wrapper
 
-
-class IsResearcher(BasePermission):
-    message = "Only researchers may use this endpoint."
-
-    def has_permission(self, request, view) -> bool:
-        return is_researcher(request.user)

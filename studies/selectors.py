@@ -2,12 +2,12 @@
 import hashlib
 from pathlib import Path
 
-from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
 
 from studies import statistics
 from studies.models import Study, StudyMethod, StudyParticipant, Trial, Vote
 from webapp.core import selectors as core_selectors
+from webapp.core.caching import cached
 from webapp.core.models import Job
 from webapp.participants import selectors as participant_selectors
 from webapp.participants.models import Candidate, PreferenceVector, SetItem
@@ -24,7 +24,7 @@ def study_list() -> QuerySet[Study]:
     return Study.objects.select_related("picking_round", "model_version").annotate(
         started=Count("participants", distinct=True),
         completed=Count("participants", filter=Q(participants__completed_at__isnull=False), distinct=True),
-    )
+    ).order_by("-created_at", "-pk")  # aggregation drops Meta.ordering; pages need a stable order
 
 
 def study_config(study: Study) -> dict:
@@ -234,12 +234,12 @@ def study_tally(study: Study, bootstrap: int = TALLY_BOOTSTRAP) -> dict:
     completed = study.participants.filter(completed_at__isnull=False).count()
     labels = hashlib.sha256("|".join(f"{method.pk}={method.label}" for method in methods).encode()).hexdigest()[:16]
     key = f"studies:tally:{study.pk}:{signature['count']}:{signature['last']}:{completed}:{bootstrap}:{labels}"
-    result = cache.get(key)
-    if result is None:
+
+    def compute() -> dict:
         result = statistics.tally([method.label for method in methods], _choices(study, methods), bootstrap, study.seed)
-        result["participants"] = participant_breakdown(study, methods)
-        cache.set(key, result, 3600)
-    return {**result, "study": study.slug, "progress": progress(study)}
+        return {**result, "participants": participant_breakdown(study, methods)}
+
+    return {**cached(key, compute, 3600), "study": study.slug, "progress": progress(study)}
 
 
 # --- Exports ----------------------------------------------------------------------------------

@@ -95,12 +95,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "webapp.core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "webapp.core.logins.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -193,6 +196,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 900)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# A message a dead worker took is handed out again after the visibility timeout: fit it to the longest
+# job task (not Redis's one hour). A retraining run outlives it, and a redelivered run finds its first
+# worker still beating and stops (webapp.retraining.services._claim).
+if not EMBEDDED_BROKER:
+    CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("visibility_timeout", CELERY_TASK_TIME_LIMIT + 60)
+# A queued or running job untouched for longer than any task may run has lost its worker: health reports
+# it, and asking for the same work again queues it afresh.
+PIENET_JOB_STUCK_SECONDS = env_int("PIENET_JOB_STUCK_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
 # Task names say where they run: "<app>.gpu.<name>" needs the model, "<app>.cpu.<name>" does not.
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
@@ -230,7 +241,9 @@ SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG or EMBEDDED_BROKER)
 
 PIENET_MAX_UPLOAD_BYTES = env_int("PIENET_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 PIENET_MAX_UPLOAD_PIXELS = env_int("PIENET_MAX_UPLOAD_PIXELS", 50_000_000)
-DATA_UPLOAD_MAX_MEMORY_SIZE = PIENET_MAX_UPLOAD_BYTES + 1024 * 1024
+# The largest request body accepted at all: an upload plus its form fields (webapp.core.middleware).
+PIENET_MAX_REQUEST_BYTES = PIENET_MAX_UPLOAD_BYTES + 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = PIENET_MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- PieNet ---------------------------------------------------------------------------------
@@ -258,7 +271,6 @@ PIENET_RETRAIN_STALE_MINUTES = env_int("PIENET_RETRAIN_STALE_MINUTES", 30)
 # Public demo: per-client rates ("N/hour", empty = none), retention of visitors' photos, queue bound.
 PIENET_DEMO_RATES = {scope: os.environ.get(f"PIENET_DEMO_{scope.upper()}_RATE", rate)
                      for scope, rate in {"upload": "30/hour", "render": "300/hour", "poll": "5000/hour"}.items()}
-PIENET_DEMO_TRUSTED_PROXIES = env_int("PIENET_DEMO_TRUSTED_PROXIES", 0)
 PIENET_DEMO_RETENTION_HOURS = env_int("PIENET_DEMO_RETENTION_HOURS", 24)
 PIENET_DEMO_MAX_WAITING = env_int("PIENET_DEMO_MAX_WAITING", 50)
 PIENET_DEMO_ROUND = os.environ.get("PIENET_DEMO_ROUND", "my-style")
@@ -266,11 +278,26 @@ PIENET_DEMO_DEFAULT_STYLE = os.environ.get("PIENET_DEMO_DEFAULT_STYLE", "vivid")
 
 # --- API ------------------------------------------------------------------------------------
 
+# Deny by default: each API view names who may use it (webapp.core.permissions). Sessions only (no Basic
+# auth: a password is never sent with every request, and guessing goes through the throttled login form).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("API_ANON_RATE", "600/hour")},
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["webapp.core.permissions.DenyByDefault"],
+    "DEFAULT_THROTTLE_CLASSES": ["webapp.core.throttles.AnonymousThrottle"],
 }
+# Rates per client address (webapp.core.clients): anonymous API use, and a participant's session.
+PIENET_RATES = {
+    "anon": os.environ.get("API_ANON_RATE", "600/hour"),
+    "participant": os.environ.get("PIENET_PARTICIPANT_RATE", "5000/hour"),
+}
+# Failed sign-ins allowed per account and per client address within the window (webapp.core.logins).
+PIENET_LOGIN_URL_NAMES = ["studies:login", "admin:login"]
+PIENET_LOGIN_FAILURES_PER_ACCOUNT = env_int("PIENET_LOGIN_FAILURES_PER_ACCOUNT", 10)
+PIENET_LOGIN_FAILURES_PER_ADDRESS = env_int("PIENET_LOGIN_FAILURES_PER_ADDRESS", 50)
+PIENET_LOGIN_WINDOW_SECONDS = env_int("PIENET_LOGIN_WINDOW_SECONDS", 900)
+# How many reverse proxies in front of the site append to X-Forwarded-For (docker-compose: nginx, 1).
+PIENET_TRUSTED_PROXIES = env_int("PIENET_TRUSTED_PROXIES", 0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "PieNet Studio API",
     "DESCRIPTION": "Personalized image enhancement: photos, enhancement jobs and the model registry.",
@@ -290,6 +317,24 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts only from our own static files, so injected markup can
+# run nothing; inline style attributes stay allowed (the demo sizes each photo's frame from its own
+# aspect ratio), which cannot run code. Media may come from a storage origin (S3) named by MEDIA_URL.
+_MEDIA_ORIGIN = "/".join(MEDIA_URL.split("/")[:3]) if MEDIA_URL.startswith(("http://", "https://")) else None
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *([_MEDIA_ORIGIN] if _MEDIA_ORIGIN else [])],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Logging: one JSON object per line, for the web server and the workers alike -------------
 

@@ -22,6 +22,8 @@
   const download = document.getElementById("download");
   const share = document.getElementById("share");
   const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  // The controls render on change; pressing Enter in them must not submit (and reload) the page.
+  document.getElementById("controls").addEventListener("submit", function (event) { event.preventDefault(); });
   let sequence = 0;
   let shownStrength = null; // strength of the result on screen
 

@@ -181,7 +181,7 @@ def test_rate_limits_per_client(active_model, settings):
         assert render(visitor, tokens[0], style=style, strength=0.5 if style == "warm" else 1).status_code == 202
     assert render(visitor, tokens[0], style="bright", strength=0.3).status_code == 429
 
-    settings.PIENET_DEMO_TRUSTED_PROXIES = 1  # behind one proxy: its forwarded-for header names the client
+    settings.PIENET_TRUSTED_PROXIES = 1  # behind one proxy: its forwarded-for header names the client
     proxy = Client(REMOTE_ADDR="10.0.0.2")
     assert upload(proxy, jpeg(seed=6), HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 201
     assert upload(proxy, jpeg(seed=6), HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 201

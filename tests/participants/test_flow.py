@@ -4,12 +4,12 @@ import io
 
 import numpy as np
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
 from ml.styles.registry import STYLES
 from tests.participants.helpers import choose, current_set, joined_client, pick_until, style_names_in
+from tests.studies.helpers import researcher
 from webapp.core import services as core_services
 from webapp.core.models import Job
 from webapp.participants import services
@@ -181,7 +181,7 @@ def test_label_matrix_export_for_researchers_only(picking_round, pool, tmp_path,
 
     assert clients[0].get("/api/rounds/taste/labels.csv").status_code == 403
     admin = Client()
-    admin.force_login(User.objects.create_user("researcher", is_staff=True))
+    admin.force_login(researcher())
     response = admin.get("/api/rounds/taste/labels.csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))

@@ -1,9 +1,9 @@
 """The participant tasks on a real Celery worker (Redis broker, cpu and gpu queues, test database)."""
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from tests.participants.helpers import joined_client, pick_until
+from tests.studies.helpers import researcher
 from tests.webapp.helpers import jpeg_bytes, wait_for
 from webapp.core import services as core_services
 from webapp.core.models import Job, Photo
@@ -23,7 +23,7 @@ def test_candidates_vector_and_preview_run_on_the_worker(celery_worker, active_m
     wait_for(lambda: Photo.objects.exclude(screen="").count() == 9, 90, "screen renditions (cpu queue)", log)
 
     admin = APIClient()
-    admin.force_login(User.objects.create_user("researcher", is_staff=True))
+    admin.force_login(researcher())
     response = admin.post("/api/candidates/", {"photo_ids": [p.pk for p in photos[:6]],
                                                "retouch_styles": ["vivid", "mono_classic"]}, format="json")
     assert response.status_code == 202, response.content

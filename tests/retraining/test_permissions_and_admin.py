@@ -35,7 +35,7 @@ def test_only_admins_use_the_api(retrain_settings, pool, active_model, admin_use
     assert candidate.status == "candidate" and RetrainingRun.objects.count() == 1 and not run.cancel_requested
     admin = APIClient()
     admin.force_authenticate(admin_user)
-    assert admin.get("/api/retraining/runs/").json()[0]["id"] == str(run.pk)
+    assert admin.get("/api/retraining/runs/").json()["results"][0]["id"] == str(run.pk)
     assert admin.get("/api/retraining/runs/00000000-0000-0000-0000-000000000000/").status_code == 404
     assert admin.post("/api/models/999999/promote/").status_code == 404
     response = admin.post(f"/api/models/{active_model.pk}/rollback/")

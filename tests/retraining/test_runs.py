@@ -134,7 +134,7 @@ def test_full_run_promote_recompute_and_rollback(retrain_settings, pool, admin_u
         ("promoted", "admin", candidate.name),
         ("rolled_back", "admin", "base"),
     ]
-    assert client.get("/api/retraining/audit/").json()[0]["action"] == "rolled_back"
+    assert client.get("/api/retraining/audit/").json()["results"][0]["action"] == "rolled_back"
 
 
 def test_a_failure_halfway_leaves_the_active_model_serving(retrain_settings, pool, admin_user, active_model,

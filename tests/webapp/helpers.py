@@ -1,6 +1,7 @@
 """Helpers for the platform tests: generated photos, tiny real checkpoints, real child processes."""
 import io
 import os
+import socket
 import subprocess
 import time
 from contextlib import contextmanager
@@ -126,3 +127,9 @@ def log_events(log_path: Path, message: str) -> list[dict]:
             if record.get("message") == message:
                 events.append(record)
     return events
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,8 +1,13 @@
-"""The JSON API as a browser uses it: upload, request an enhancement, poll the job."""
+"""The JSON API as a researcher's script uses it: upload, request an enhancement, poll the job."""
+import io
+
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 from rest_framework.test import APIClient
 
+from tests.studies.helpers import researcher
 from tests.webapp.helpers import jpeg_bytes
 from webapp.core import services
 from webapp.core.models import Job
@@ -12,7 +17,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def client():
-    return APIClient()
+    """A researcher: the platform's photo pool and its jobs are research material."""
+    api = APIClient()
+    api.force_login(researcher())
+    return api
 
 
 def upload(client, data: bytes, name: str = "photo.jpg"):
@@ -27,7 +35,17 @@ def test_upload_creates_a_photo_once(client):
     second = upload(client, data, name="again.jpg")
     assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
     listed = client.get("/api/photos/").json()
-    assert [photo["id"] for photo in listed] == [first.json()["id"]]
+    assert listed["count"] == 1 and [photo["id"] for photo in listed["results"]] == [first.json()["id"]]
+
+
+def test_photo_lists_are_paginated(client):
+    for seed in range(3):
+        upload(client, jpeg_bytes(seed=40 + seed))
+    first = client.get("/api/photos/?page_size=2").json()
+    assert first["count"] == 3 and len(first["results"]) == 2 and first["next"]
+    second = client.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    assert client.get("/api/photos/?page=9").status_code == 404
 
 
 def test_upload_rejects_files_that_are_not_photos_or_too_big(client, settings):
@@ -74,18 +92,29 @@ def test_model_registry_endpoints(client, tiny_checkpoint, second_checkpoint):
     assert client.get("/api/models/active/").status_code == 404
     services.model_version_register(checkpoint_path=tiny_checkpoint, name="a", activate=True)
     services.model_version_register(checkpoint_path=second_checkpoint, name="b")
-    listed = {(version["name"], version["status"]) for version in client.get("/api/models/").json()}
+    listed = {(version["name"], version["status"]) for version in APIClient().get("/api/models/").json()["results"]}
     assert listed == {("a", "active"), ("b", "candidate")}
     assert client.get("/api/models/active/").json()["styles"] == ["bright", "warm"]
 
 
-def test_original_photo_is_served_for_uploads_and_imports(client, photo_dir):
-    uploaded = upload(client, jpeg_bytes(seed=15)).json()
-    assert client.get(uploaded["original_url"]).status_code == 200
-    imported, _ = services.photo_import_file(path=photo_dir / "bsd100" / "img2.jpg")
-    response = client.get(f"/photos/{imported.pk}/original")
+def test_full_size_photos_are_fresh_pixels_for_researchers_only(client, photo_dir):
+    """A JPEG with a script appended after its image (a polyglot) and EXIF comes back as pixels alone."""
+    buffer = io.BytesIO()
+    rows, columns = np.mgrid[0:48, 0:64]
+    pixels = np.stack([rows * 5, columns * 4, (rows + columns) * 2], axis=-1).astype(np.uint8)  # smooth
+    exif = Image.Exif()
+    exif[0x013B] = "Someone"  # Artist
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=95, exif=exif)
+    polyglot = buffer.getvalue() + b"<script>alert(1)</script>"
+    uploaded = upload(client, polyglot).json()
+    response = client.get(uploaded["original_url"])
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-    assert b"".join(response.streaming_content) == (photo_dir / "bsd100" / "img2.jpg").read_bytes()
+    served = response.content
+    assert b"<script>" not in served and b"Someone" not in served and served != polyglot
+    assert np.abs(np.asarray(Image.open(io.BytesIO(served)), dtype=int) - pixels).mean() < 4
+    imported, _ = services.photo_import_file(path=photo_dir / "bsd100" / "img2.jpg")
+    assert client.get(f"/photos/{imported.pk}/original").status_code == 200
+    assert APIClient().get(f"/photos/{imported.pk}/original").status_code == 403
 
 
 def test_openapi_schema_documents_the_api(client):

@@ -34,13 +34,24 @@ def run_python(code: str, **env) -> subprocess.CompletedProcess:
 
 def test_compose_has_the_full_stack_with_health_checks(compose):
     services = compose["services"]
-    assert set(services) == APP_SERVICES | {"postgres", "redis"}
+    assert set(services) == APP_SERVICES | {"postgres", "redis", "proxy"}
     for name in ("postgres", "redis", "web", "worker-gpu", "worker-cpu"):
         assert services[name]["healthcheck"]["test"], name
     devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
     assert {"pgdata", "redisdata", "media"} <= set(compose["volumes"])
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_only_the_buffering_proxy_is_published_and_it_limits_bodies_and_slow_clients(compose):
+    services = compose["services"]
+    assert "ports" not in services["web"] and services["proxy"]["ports"]
+    config_path = services["proxy"]["volumes"][0].split(":")[0]
+    config = (PROJECT_ROOT / config_path).read_text()
+    for directive in ("client_max_body_size 26m", "client_body_timeout", "proxy_request_buffering on",
+                      "proxy_pass http://pienet_web", "X-Forwarded-For $proxy_add_x_forwarded_for"):
+        assert directive in config, directive
+    assert services["web"]["environment"]["PIENET_TRUSTED_PROXIES"].endswith(":-1}")
 
 
 def test_compose_commands_name_things_that_exist(compose):
@@ -123,3 +134,12 @@ def test_services_are_taken_from_the_environment(tmp_path):
 def test_bad_environment_values_give_clear_errors(tmp_path):
     result = run_python("import django; django.setup()", DEBUG="maybe")
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_a_dead_workers_message_comes_back_within_the_longest_task_not_an_hour(tmp_path):
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], s.CELERY_TASK_TIME_LIMIT, s.PIENET_JOB_STUCK_SECONDS)"
+    )
+    visibility, time_limit, stuck_after = map(int, run_python(code, PIENET_VAR_DIR=tmp_path, **PRODUCTION_ENV).stdout.split())
+    assert time_limit < visibility <= time_limit + 120 and stuck_after == visibility < 3600

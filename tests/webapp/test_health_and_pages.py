@@ -1,6 +1,8 @@
 """/healthz, the home page, structured logs and Celery routing."""
 import json
 import logging
+import re
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +58,21 @@ def test_logs_are_json_with_extra_fields():
     record.job_id = "abc"
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "job_done now" and entry["job_id"] == "abc" and entry["level"] == "INFO"
+
+
+@pytest.mark.django_db
+def test_pages_send_a_content_security_policy_that_runs_only_our_scripts(client):
+    policy = client.get("/")["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'" and directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'" and "unsafe-inline" not in directives["script-src"]
+
+
+def test_no_template_carries_an_inline_script_or_event_handler():
+    """Inline code would be blocked by the policy above, so none may be written."""
+    offenders = []
+    for template in Path("templates").rglob("*.html"):
+        text = template.read_text()
+        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+\s*=", text):
+            offenders.append(str(template))
+    assert not offenders

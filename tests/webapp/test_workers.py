@@ -1,7 +1,8 @@
 """Real worker processes: Redis round trips (full stack) and `manage.py rundemo` (embedded default)."""
+import http.cookiejar
 import json
+import re
 import signal
-import socket
 import sys
 import urllib.request
 
@@ -9,7 +10,10 @@ import pytest
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
-from tests.webapp.helpers import jpeg_bytes, log_events, running_process, service_env, wait_for, write_photo_dir
+from tests.studies.helpers import researcher
+from tests.webapp.helpers import (
+    free_port, jpeg_bytes, log_events, running_process, service_env, wait_for, write_photo_dir,
+)
 from webapp.core import services
 from webapp.core.models import Job, Photo
 
@@ -25,6 +29,7 @@ def test_worker_round_trips_thumbnail_and_enhancement_over_redis(
     celery_worker, tiny_checkpoint, second_checkpoint
 ):
     client = APIClient()
+    client.force_login(researcher())
     photo, _ = services.photo_create(data=jpeg_bytes(width=80, height=60, seed=21), title="roundtrip")
     wait_for(lambda: Photo.objects.get(pk=photo.pk).thumbnail, 60, "the thumbnail (cpu queue)", celery_worker.log_path)
 
@@ -54,17 +59,40 @@ def test_worker_round_trips_thumbnail_and_enhancement_over_redis(
     assert report["status"] == "ok" and celery_worker.hostname in report["checks"]["workers"]["names"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class Visitor:
+    """A browser of the public demo: cookies (session, CSRF) and the page's CSRF token on every write."""
 
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf_token = ""
 
-def http_json(url: str, payload: dict | None = None) -> dict:
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    def page(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=10) as response:
+            html = response.read().decode()
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        self.csrf_token = found.group(1) if found else self.csrf_token
+        return html
+
+    def post(self, path: str, body: bytes, content_type: str) -> dict:
+        headers = {"Content-Type": content_type, "X-CSRFToken": self.csrf_token, "Accept": "application/json"}
+        request = urllib.request.Request(self.base + path, data=body, headers=headers)
+        with self.opener.open(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def post_form(self, path: str, fields: dict) -> dict:
+        boundary = "pienet-test-boundary"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                 for name, value in fields.items()]
+        body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+        return self.post(path, body, f"multipart/form-data; boundary={boundary}")
+
+    def post_json(self, path: str, payload: dict) -> dict:
+        return self.post(path, json.dumps(payload).encode(), "application/json")
+
+    def get_json(self, path: str) -> dict:
+        with self.opener.open(self.base + path, timeout=10) as response:
+            return json.loads(response.read())
 
 
 def server_answers(url: str) -> bool:
@@ -88,24 +116,25 @@ def test_rundemo_serves_a_seeded_demo_with_its_own_worker(tmp_path, tiny_checkpo
     with running_process(command, env, log_path) as process:
         wait_for(lambda: server_answers(f"{base}/"), 120, "the demo server", log_path)
 
-        def thumbnails_done():
-            listed = http_json(f"{base}/api/photos/?demo=1")
-            return listed if listed and all(photo["thumbnail_url"] for photo in listed) else None
+        visitor = Visitor(base)
 
-        demo_photos = wait_for(thumbnails_done, 120, "demo thumbnails from the local worker", log_path)
-        assert len(demo_photos) == 2
-        job = http_json(f"{base}/api/enhancements/", {"photo": demo_photos[0]["id"], "style": "warm"})
+        def samples_shown():  # the home page lists a sample once the local worker made its thumbnail
+            return re.findall(r'data-sample="(\d+)"', visitor.page("/"))
 
-        def job_done():
-            polled = http_json(f"{base}/api/jobs/{job['id']}/")
+        samples = wait_for(lambda: len(samples_shown()) == 2 and samples_shown(), 120, "demo thumbnails", log_path)
+        upload = visitor.post_form("/api/demo/uploads/", {"sample": samples[0]})
+        result = visitor.post_json(f"/api/demo/uploads/{upload['token']}/renders/", {"style": "warm"})
+
+        def render_done():
+            polled = visitor.get_json(f"/api/demo/results/{result['token']}/")
             return polled if polled["status"] in ("succeeded", "failed") else None
 
-        polled = wait_for(job_done, 120, "the demo enhancement", log_path)
+        polled = wait_for(render_done, 120, "the demo rendering", log_path)
         assert polled["status"] == "succeeded", polled["error"]
-        with urllib.request.urlopen(base + polled["result"]["image_url"], timeout=10) as image:
+        with visitor.opener.open(base + polled["after_url"], timeout=10) as image:
             assert image.read(2) == b"\xff\xd8"
         def healthy():  # the single demo worker answers pings between its tasks
-            answer = http_json(f"{base}/healthz")
+            answer = visitor.get_json("/healthz")
             return answer if answer["status"] == "ok" else None
 
         report = wait_for(healthy, 120, "a healthy demo", log_path)

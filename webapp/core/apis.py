@@ -1,5 +1,8 @@
 """JSON API (DRF, documented by drf-spectacular at /api/schema/). Views stay thin: parse, call a
-service or selector, serialize."""
+service or selector, serialize.
+
+The platform's photo pool, its enhancement jobs and their files are research material: researchers only
+(webapp.core.permissions). The model registry is public, read-only."""
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
@@ -11,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.core import selectors, services
+from webapp.core.pagination import paginated_response
+from webapp.core.permissions import IsResearcher, Public
 from webapp.core.models import Job, ModelVersion, Photo
 
 
@@ -57,7 +62,11 @@ def _get_photo(photo_id: int) -> Photo:
     return photo
 
 
-class PhotoListApi(APIView):
+class ResearcherApi(APIView):
+    permission_classes = [IsResearcher]
+
+
+class PhotoListApi(ResearcherApi):
     parser_classes = [MultiPartParser]
 
     class UploadSerializer(serializers.Serializer):
@@ -66,8 +75,8 @@ class PhotoListApi(APIView):
 
     @extend_schema(responses=PhotoOutputSerializer(many=True))
     def get(self, request):
-        photos = selectors.photo_list(demo_only=request.query_params.get("demo") == "1")[:200]
-        return Response(PhotoOutputSerializer(photos, many=True).data)
+        photos = selectors.photo_list(demo_only=request.query_params.get("demo") == "1")
+        return paginated_response(self, photos, lambda page: PhotoOutputSerializer(page, many=True).data)
 
     @extend_schema(request=UploadSerializer, responses={201: PhotoOutputSerializer, 200: PhotoOutputSerializer})
     def post(self, request):
@@ -86,13 +95,13 @@ class PhotoListApi(APIView):
         return Response(PhotoOutputSerializer(photo).data, status=code)
 
 
-class PhotoDetailApi(APIView):
+class PhotoDetailApi(ResearcherApi):
     @extend_schema(responses=PhotoOutputSerializer)
     def get(self, request, photo_id: int):
         return Response(PhotoOutputSerializer(_get_photo(photo_id)).data)
 
 
-class EnhancementCreateApi(APIView):
+class EnhancementCreateApi(ResearcherApi):
     class InputSerializer(serializers.Serializer):
         photo = serializers.IntegerField()
         style = serializers.CharField(max_length=100)
@@ -112,7 +121,7 @@ class EnhancementCreateApi(APIView):
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class JobDetailApi(APIView):
+class JobDetailApi(ResearcherApi):
     @extend_schema(responses=JobOutputSerializer)
     def get(self, request, job_id):
         job = selectors.job_get(job_id)
@@ -122,12 +131,18 @@ class JobDetailApi(APIView):
 
 
 class ModelVersionListApi(APIView):
+    permission_classes = [Public]
+
     @extend_schema(responses=ModelVersionOutputSerializer(many=True))
     def get(self, request):
-        return Response(ModelVersionOutputSerializer(selectors.model_version_list(), many=True).data)
+        return paginated_response(
+            self, selectors.model_version_list(), lambda page: ModelVersionOutputSerializer(page, many=True).data
+        )
 
 
 class ActiveModelApi(APIView):
+    permission_classes = [Public]
+
     @extend_schema(responses=ModelVersionOutputSerializer)
     def get(self, request):
         version = selectors.active_model_version()

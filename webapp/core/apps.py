@@ -7,3 +7,6 @@ class CoreConfig(AppConfig):
     name = "webapp.core"
     label = "core"
     verbose_name = "PieNet core"
+
+    def ready(self):
+        from webapp.core import logins  # noqa: F401  (connects the failed-login counters)

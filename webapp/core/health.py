@@ -1,7 +1,8 @@
-"""Health checks behind /healthz: database, broker, workers and active model.
+"""Health checks behind /healthz: database, broker, workers, active model and stuck jobs.
 
 The database and broker are required for the site to work (HTTP 503 when either fails); no
-responding worker or no active model only degrades it (jobs wait), reported with HTTP 200.
+responding worker, no active model or jobs stuck past any task's time limit (a lost worker) only
+degrade it, reported with HTTP 200.
 """
 from pathlib import Path
 
@@ -53,6 +54,11 @@ def check_model() -> dict:
     }
 
 
+def check_jobs() -> dict:
+    stuck = selectors.jobs_stuck_count()
+    return {"ok": stuck == 0, "stuck": stuck, "stuck_after_s": settings.PIENET_JOB_STUCK_SECONDS}
+
+
 def health_report() -> tuple[dict, int]:
     database = check_database()
     checks = {
@@ -60,6 +66,7 @@ def health_report() -> tuple[dict, int]:
         "broker": check_broker(),
         "workers": check_workers(),
         "model": check_model() if database["ok"] else {"ok": False, "active": None},
+        "jobs": check_jobs() if database["ok"] else {"ok": False, "stuck": None},
     }
     essential_ok = checks["database"]["ok"] and checks["broker"]["ok"]
     if not essential_ok:

@@ -1,9 +1,12 @@
 """Read-side queries (HackSoft style): views, tasks and services read through these."""
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from webapp.core.models import Enhancement, Job, ModelVersion, Photo
 
@@ -19,6 +22,19 @@ def model_version_list() -> QuerySet[ModelVersion]:
 def photo_list(*, demo_only: bool = False) -> QuerySet[Photo]:
     photos = Photo.objects.all()
     return photos.filter(is_demo=True) if demo_only else photos
+
+
+def _stuck_cutoff():
+    return timezone.now() - timedelta(seconds=settings.PIENET_JOB_STUCK_SECONDS)
+
+
+def job_is_stuck(job: Job) -> bool:
+    """Queued or running, and untouched for longer than any task may run: its worker was lost."""
+    return job.status in (Job.Status.QUEUED, Job.Status.RUNNING) and job.updated_at < _stuck_cutoff()
+
+
+def jobs_stuck_count() -> int:
+    return Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING], updated_at__lt=_stuck_cutoff()).count()
 
 
 def job_get(job_id) -> Job | None:

@@ -108,6 +108,16 @@ def photo_create(
     return photo, True
 
 
+def photo_full_size_jpeg(photo: Photo) -> bytes:
+    """The photo's pixels re-encoded (no metadata): what the platform shows of a stored original."""
+    if photo.image:
+        with default_storage.open(photo.image.name, "rb") as stored:
+            data = stored.read()
+    else:
+        data = Path(photo.source_path).read_bytes()
+    return encode_jpeg(load_image_uint8(data, max_pixels=settings.PIENET_MAX_UPLOAD_PIXELS), quality=95)
+
+
 def photo_import_file(*, path: Path, collection: str = "", is_demo: bool = False) -> tuple[Photo, bool]:
     """Reference a photo from the photo directory without copying it."""
     resolved = Path(path).resolve()
@@ -321,6 +331,20 @@ def job_start(*, job: Job, progress: int = 5) -> bool:
         updated_at=timezone.now(),
     )
     return True
+
+
+def job_requeue_if_stuck(*, job: Job, task) -> bool:
+    """Asked again for work whose worker was lost: queue the same job once more (after the commit)."""
+    if not selectors.job_is_stuck(job):
+        return False
+    updated = Job.objects.filter(pk=job.pk, updated_at=job.updated_at).update(
+        status=Job.Status.QUEUED, progress=0, updated_at=timezone.now()
+    )
+    if updated:  # only one of several simultaneous re-requests queues it
+        task.delay_on_commit(str(job.pk))
+        logger.warning("stuck_job_requeued", extra={"job_id": str(job.pk), "kind": job.kind})
+        job.refresh_from_db()
+    return bool(updated)
 
 
 def job_succeed(*, job: Job, result: dict) -> None:

@@ -1,13 +1,12 @@
-"""The health endpoint and originals of imported photos (the home page is the demo app's landing page)."""
-import mimetypes
-
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, JsonResponse
+"""The health endpoint and the pool's photos at full size (the home page is the demo app's landing page)."""
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from webapp.core import selectors
+from webapp.core import selectors, services
 from webapp.core.health import health_report
+from webapp.core.permissions import is_researcher
 
 
 @require_GET
@@ -19,16 +18,18 @@ def healthz(request):
 
 @require_GET
 def photo_original(request, photo_id: int):
-    """Originals of imported photos live outside media storage, so they are streamed from here."""
+    """A pool photo for researchers, as freshly encoded pixels: the stored bytes (with their metadata, or
+    whatever else a crafted file carries beside its image) are never sent back."""
+    if not is_researcher(request.user):
+        raise PermissionDenied("Only researchers may see the platform's photos.")
     photo = selectors.photo_list().filter(pk=photo_id).first()
     if photo is None:
         raise Http404("No such photo.")
-    if photo.image:
-        handle, name = default_storage.open(photo.image.name, "rb"), photo.image.name
-    else:
-        try:
-            handle, name = open(photo.source_path, "rb"), photo.source_path
-        except FileNotFoundError:
-            raise Http404("The photo's file is no longer in the photo directory.") from None
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return FileResponse(handle, content_type=content_type)
+    try:
+        data = services.photo_full_size_jpeg(photo)
+    except FileNotFoundError:
+        raise Http404("The photo's file is no longer in the photo directory.") from None
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from webapp.core import selectors as core_selectors
 from webapp.core.models import Job
+from webapp.core.permissions import Public
 from webapp.core.services import ServiceError
 from webapp.demo import selectors, services
 from webapp.demo.models import Result, Upload
@@ -74,7 +75,7 @@ class DemoApi(APIView):
     """Anonymous endpoints; unsafe methods need the page's CSRF token."""
 
     authentication_classes = []
-    permission_classes = []
+    permission_classes = [Public]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

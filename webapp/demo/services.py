@@ -17,7 +17,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import numpy as np
 import torch
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -29,6 +28,7 @@ from ml.images import ImageError, load_image, load_image_uint8, to_uint8
 from ml.personalize import blend
 from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
+from webapp.core.caching import claim_once
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job, ModelVersion, Photo
 from webapp.core.services import ServiceError
@@ -226,12 +226,14 @@ def render_request(*, upload: Upload, style: str, blend_with: str = "", mix=0, s
         raise ServiceError("The demo has no model to render with yet; please come back later.")
     key, label, spec = style_spec(version=version, style=style, blend_with=blend_with, mix=mix, my_vector=my_vector)
     strength = core_services.normalize_strength(strength)
+    from webapp.demo.tasks import render
+
     existing = selectors.result_find(upload=upload, style_key=key, strength=strength)
     if existing is not None and existing.job.status != Job.Status.FAILED:
+        core_services.job_requeue_if_stuck(job=existing.job, task=render)
         return existing
     if selectors.renders_waiting() >= settings.PIENET_DEMO_MAX_WAITING:
         raise Busy("Many people are trying the demo right now; please try again in a minute.")
-    from webapp.demo.tasks import render
 
     token = new_token()
     try:
@@ -294,7 +296,7 @@ def style_previews_ensure(*, version: ModelVersion) -> bool:
     """Queue the picker's thumbnails of `version` when some are missing (at most every 10 minutes)."""
     if not selectors.style_previews_missing(version) or selectors.preview_photo() is None:
         return False
-    if not cache.add(f"demo:style-previews:{version.pk}", True, timeout=600):
+    if not claim_once(f"demo:style-previews:{version.pk}", timeout=600):
         return False
     from webapp.demo.tasks import render_style_previews
 

@@ -1,7 +1,7 @@
 """Celery tasks of the demo: thin wrappers that carry ids to services (see core.tasks for the policy)."""
 from celery import shared_task
 
-from webapp.core.tasks import RETRY_POLICY, JobTask
+from webapp.core.tasks import RETRY_POLICY, BestEffortTask, JobTask
 from webapp.demo import services
 
 
@@ -10,7 +10,7 @@ def render(job_id: str) -> None:
     services.render_run(job_id=job_id)
 
 
-@shared_task(name="demo.gpu.render_style_previews", **RETRY_POLICY)
+@shared_task(name="demo.gpu.render_style_previews", base=BestEffortTask, **RETRY_POLICY)
 def render_style_previews(model_version_id: int) -> int:
     return services.style_previews_render(model_version_id=model_version_id)
 

@@ -2,7 +2,7 @@
 
 A participant is identified by the Django session (set when they join after consent); unsafe
 methods check the CSRF token even though participants are anonymous, so another site cannot pick
-on someone's behalf. Researcher endpoints need a staff account.
+on someone's behalf. Researcher endpoints need the research permission (webapp.core.permissions).
 """
 import io
 
@@ -10,14 +10,14 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from webapp.core.apis import JobOutputSerializer
 from webapp.core.models import Photo
+from webapp.core.permissions import IsResearcher, Public
 from webapp.core.services import ServiceError
+from webapp.core.throttles import ParticipantThrottle
 from webapp.participants import selectors, services
 from webapp.participants.serializers import (
     ItemChoiceResultSerializer, ParticipantStateSerializer, PickSetSerializer, PreviewSerializer, participant_state,
@@ -42,17 +42,11 @@ def _service_call(function, **kwargs):
         raise ValidationError({"detail": str(error)}) from None
 
 
-class ParticipantThrottle(AnonRateThrottle):
-    """Participants in one lab share an IP address and a session makes a few hundred requests."""
-
-    scope = "participant"
-    rate = "5000/hour"
-
-
 class RoundApi(APIView):
     """Base: resolves the round from the URL, and the participant from the session (when needed)."""
 
     needs_participant = True
+    permission_classes = [Public]
     throttle_classes = [ParticipantThrottle]
 
     def initial(self, request, *args, **kwargs):
@@ -155,7 +149,7 @@ class LabelMatrixApi(RoundApi):
     """Researchers only: candidate × participant labels (1 = picked, 0 = shown, not picked) as CSV."""
 
     needs_participant = False
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsResearcher]
 
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(description="Label matrix CSV.")})
     def get(self, request, slug):
@@ -169,7 +163,7 @@ class LabelMatrixApi(RoundApi):
 class CandidateRenderApi(APIView):
     """Researchers only: queue candidate renderings for photos × styles (one job with progress)."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsResearcher]
 
     class CandidateRenderInputSerializer(serializers.Serializer):
         photo_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)

@@ -9,6 +9,7 @@ from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
 from webapp.core.apis import ModelVersionOutputSerializer
 from webapp.core.models import AuditEvent
+from webapp.core.pagination import paginated_response
 from webapp.core.permissions import IsModelAdmin
 from webapp.core.services import ServiceError
 from webapp.retraining import selectors, services
@@ -75,7 +76,7 @@ class RunListApi(AdminApi):
 
     @extend_schema(responses=RunOutputSerializer(many=True))
     def get(self, request):
-        return Response(RunOutputSerializer(selectors.run_list()[:50], many=True).data)
+        return paginated_response(self, selectors.run_list(), lambda runs: RunOutputSerializer(runs, many=True).data)
 
     @extend_schema(request=RunRequestSerializer, responses={202: RunOutputSerializer, 200: RunOutputSerializer})
     def post(self, request):
@@ -128,4 +129,6 @@ class ModelRollbackApi(_ModelSwitchApi):
 class AuditListApi(AdminApi):
     @extend_schema(responses=AuditEventOutputSerializer(many=True))
     def get(self, request):
-        return Response(AuditEventOutputSerializer(selectors.audit_list()[:200], many=True).data)
+        return paginated_response(
+            self, selectors.audit_list(), lambda events: AuditEventOutputSerializer(events, many=True).data
+        )

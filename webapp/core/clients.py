@@ -1,0 +1,30 @@
+"""Who is asking: the client address every rate limit counts by, from one trusted-proxy setting.
+
+X-Forwarded-For is written by whoever sends the request, so only the hops that PIENET_TRUSTED_PROXIES
+proxies in front of the site appended are believed; with none, the address the server saw is the client.
+Cache keys hold a keyed hash of the address, never the address itself.
+"""
+import hashlib
+import hmac
+
+from django.conf import settings
+
+
+def client_address(request) -> str:
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.PIENET_TRUSTED_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            address = hops[-min(proxies, len(hops))]
+    return address
+
+
+def keyed(value: str) -> str:
+    """A stable pseudonym for `value` that nobody without SECRET_KEY can invert or recompute."""
+    return hmac.new(settings.SECRET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def client_key(request) -> str:
+    return keyed(client_address(request))

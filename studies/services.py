@@ -5,15 +5,12 @@ and the trial row, and `Vote.trial` is one-to-one in the database, so a double s
 request after the back button or a second tab either returns the vote already cast (same choice) or
 is refused (another choice) — it never adds a second.
 """
-import hashlib
-import hmac
 import logging
 import random
 import secrets
 
 import numpy as np
 import torch
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -29,6 +26,7 @@ from webapp.core import services as core_services
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job
 from webapp.core.services import ServiceError
+from webapp.core.signing import keyed_digest
 from webapp.participants import services as participant_services
 from webapp.participants.models import PickingRound
 from webapp.participants.services import Conflict
@@ -337,8 +335,7 @@ def degrade_for_check(pixels: np.ndarray, seed: int) -> np.ndarray:
 def _output_name(*parts: str) -> str:
     """Storage name of a rendering: stable for its inputs (renderings are shared by trials and
     participants), and keyed with the secret so that nobody can derive it from a method's name."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), "|".join(parts).encode(), hashlib.sha256).hexdigest()
-    return f"studies/{digest[:40]}.jpg"
+    return f"studies/{keyed_digest(*parts)[:40]}.jpg"
 
 
 def trials_render(*, job_id: str, stage: str) -> bool:

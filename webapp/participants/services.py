@@ -6,7 +6,6 @@ constraints (one open set per participant, a candidate and a photo once per set,
 catch anything that slips past. Every write is idempotent: repeating a request (a refresh, a retry
 after a lost connection) returns the same state instead of failing or doubling a pick.
 """
-import hashlib
 import logging
 import random
 import re
@@ -26,6 +25,7 @@ from webapp.core import services as core_services
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job, ModelVersion, Photo
 from webapp.core.services import ServiceError
+from webapp.core.signing import keyed_digest
 from webapp.participants import selectors
 from webapp.participants.models import (
     Candidate, Participant, PickingRound, PickSet, PreferenceVector, PreviewItem, SetItem,
@@ -101,8 +101,9 @@ def _store_candidate_images(photo: Photo, key: str, pixels) -> tuple[str, str]:
 
 
 def _candidate_key(*parts: str) -> str:
-    """Storage name of a rendering: stable for its (photo, kind, model, style), opaque to readers."""
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:24]
+    """Storage name of a rendering: stable for its (photo, kind, model, style), and keyed with the secret
+    because all of those are public (anyone could otherwise compute every style's name)."""
+    return keyed_digest("candidate", *parts)[:24]
 
 
 def candidates_render_retouch(*, job_id: str) -> bool:

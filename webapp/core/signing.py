@@ -15,3 +15,6 @@ def keyed_digest(*parts: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), "|".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
+def keyed_seed(*parts: str) -> int:
+    """A 64-bit random seed that only the server can derive from the parts."""
+    return int(keyed_digest(*parts)[:16], 16)

@@ -27,7 +27,7 @@ COPY static/ static/
 
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && useradd --create-home --uid 1000 pienet \
-    && mkdir -p /var/lib/pienet/media \
+    && mkdir -p /var/lib/pienet/media /var/lib/pienet/private \
     && chown -R pienet /var/lib/pienet
 USER pienet
 

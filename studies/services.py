@@ -5,15 +5,12 @@ and the trial row, and `Vote.trial` is one-to-one in the database, so a double s
 request after the back button or a second tab either returns the vote already cast (same choice) or
 is refused (another choice) — it never adds a second.
 """
-import hashlib
-import hmac
 import logging
 import random
 import secrets
 
 import numpy as np
 import torch
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -29,14 +26,16 @@ from webapp.core import services as core_services
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job
 from webapp.core.services import ServiceError
+from webapp.core.signing import keyed_digest, keyed_seed
 from webapp.participants import services as participant_services
-from webapp.participants.models import PickingRound
+from webapp.participants.models import Participant, PickingRound
 from webapp.participants.services import Conflict
 
 logger = logging.getLogger(__name__)
 
 MAX_METHODS = 8
 TRIAL_IMAGE_SIZE = 1024  # long side of every option image: one size for all methods, so sizes tell nothing
+TRIAL_IMAGE_QUALITY = 90  # and one JPEG quality, for the stored renderings and the variants served
 MAX_RESPONSE_MS = 6 * 60 * 60 * 1000
 RESERVED_SLUGS = {"new", "import", "login", "logout"}  # /studies/<these>/ are dashboard pages
 # Settings the trials depend on: once someone has started they stay as they are (results would mix).
@@ -213,14 +212,21 @@ def study_prepare_pool(*, study: Study) -> Job:
 # --- Joining ----------------------------------------------------------------------------------
 
 
-def study_join(*, study: Study, params, consent: bool) -> StudyParticipant:
-    """Consent and join: a participant of the study's picking round plus its study entry (resumable)."""
+def study_join(*, study: Study, params, consent: bool, current: Participant | None = None) -> StudyParticipant:
+    """Consent and join: a participant of the study's picking round plus its study entry (resumable).
+
+    `current` is whom this browser joined as already: joining again without a recruitment id resumes
+    them instead of starting a second session (whose images could be compared with the first's).
+    """
+    source, _, _ = participant_services.recruitment_from_params(params)
+    if current is not None and source == Participant.Source.DIRECT:
+        return study_entry_for(current)
     if not study.is_open:
         raise ServiceError("This study is closed.")
     if selectors.completed_count(study) >= study.participant_quota:
         raise ServiceError("This study has all the participants it needs. Thank you for your interest!")
     participant, _ = participant_services.participant_join(
-        picking_round=study.picking_round, params=params, consent=consent
+        picking_round=study.picking_round, params=params, consent=consent, via_study=True
     )
     entry, _ = StudyParticipant.objects.get_or_create(participant=participant, defaults={"study": study})
     return entry
@@ -337,8 +343,7 @@ def degrade_for_check(pixels: np.ndarray, seed: int) -> np.ndarray:
 def _output_name(*parts: str) -> str:
     """Storage name of a rendering: stable for its inputs (renderings are shared by trials and
     participants), and keyed with the secret so that nobody can derive it from a method's name."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), "|".join(parts).encode(), hashlib.sha256).hexdigest()
-    return f"studies/{digest[:40]}.jpg"
+    return f"studies/{keyed_digest(*parts)[:40]}.jpg"
 
 
 def trials_render(*, job_id: str, stage: str) -> bool:
@@ -391,12 +396,13 @@ def _store_option(option: TrialOption, source: np.ndarray, photo) -> None:
         name = _output_name(photo.content_hash, "degraded", size)
         if not default_storage.exists(name):
             seed = int(photo.content_hash[:8], 16)
-            core_services.store_once(name, core_services.encode_jpeg(degrade_for_check(source, seed), 90))
+            degraded = degrade_for_check(source, seed)
+            core_services.store_once(name, core_services.encode_jpeg(degraded, TRIAL_IMAGE_QUALITY))
     else:
         name = _output_name(photo.content_hash, option.method.key, size)
         if not default_storage.exists(name):
             output = STYLES[option.method.style](source.astype(np.float32) / 255)
-            core_services.store_once(name, core_services.encode_jpeg(output, 90))
+            core_services.store_once(name, core_services.encode_jpeg(output, TRIAL_IMAGE_QUALITY))
     TrialOption.objects.filter(pk=option.pk).update(image=name)
 
 
@@ -432,11 +438,19 @@ def _gpu_renderer(entry: StudyParticipant):
         if missing:
             outputs = enhancer.enhance_batch([source] * len(missing), [vector for _, vector in missing])
             for (option, _), output in zip(missing, outputs):
-                core_services.store_once(names[option.pk], core_services.encode_jpeg(output, 90))
+                core_services.store_once(names[option.pk], core_services.encode_jpeg(output, TRIAL_IMAGE_QUALITY))
         for option in options:
             TrialOption.objects.filter(pk=option.pk).update(image=names[option.pk])
 
     return render
+
+
+def option_image(*, option: TrialOption) -> bytes:
+    """An option's image as its participant gets it: the rendering (shared by everyone shown that method
+    on that photo) with a variation keyed by the option, so that participants comparing their copies of
+    a method's image cannot match them byte for byte and tell which option is which method."""
+    with default_storage.open(option.image.name, "rb") as handle:
+        return core_services.jpeg_variant(handle.read(), keyed_seed("trial", option.token), TRIAL_IMAGE_QUALITY)
 
 
 def trial_mark_shown(*, trial: Trial) -> None:

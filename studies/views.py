@@ -4,7 +4,6 @@ option token, to the participant they were made for, with nothing in the respons
 import json
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +21,9 @@ from webapp.core.services import ServiceError
 from webapp.participants.services import AlreadyParticipated
 from webapp.participants.sessions import SESSION_KEY, remember_participant, session_participant
 from webapp.participants.views import RECRUITMENT_PARAMS
+
+
+PARTICIPANT_BASE = "studies/participant_base.html"  # the pages participants see name no platform or method
 
 
 def _study_or_404(slug: str):
@@ -47,7 +49,8 @@ def consent(request, slug: str):
     }
     if request.method == "POST":
         try:
-            entry = services.study_join(study=study, params=request.POST, consent=request.POST.get("consent") == "yes")
+            entry = services.study_join(study=study, params=request.POST, consent=request.POST.get("consent") == "yes",
+                                        current=context["participant"])
         except AlreadyParticipated as error:
             context["error"] = str(error)
             return render(request, "studies/consent.html", context, status=403)
@@ -79,7 +82,7 @@ def pick(request, slug: str):
     if participant.finished_at is not None:
         return redirect("studies:vote", slug=slug)
     context = {"round": study.picking_round, "participant": participant, "active_model": study.model_version,
-               "next_page": reverse("studies:vote", args=[slug])}
+               "next_page": reverse("studies:vote", args=[slug]), "base_template": PARTICIPANT_BASE}
     return render(request, "participants/pick.html", context)
 
 
@@ -115,14 +118,13 @@ def done(request, slug: str):
 
 @require_GET
 def option_image(request, token: str):
-    """An option's image by its per-trial token, for its participant only; bytes and headers say
-    nothing but "a JPEG" (no file name, no metadata, no validators derived from the file)."""
+    """An option's image by its per-trial token, for its participant only, in their variant; bytes and
+    headers say nothing but "a JPEG" (no file name, no metadata, no validators derived from the file)."""
     option = TrialOption.objects.select_related("trial__participant").filter(token=token).first()
     joined = request.session.get(SESSION_KEY, {}).values()
     if option is None or not option.image or str(option.trial.participant.participant_id) not in joined:
         raise Http404("No such image.")
-    with default_storage.open(option.image.name, "rb") as handle:
-        response = HttpResponse(handle.read(), content_type="image/jpeg")
+    response = HttpResponse(services.option_image(option=option), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     return response
 

@@ -239,6 +239,10 @@ STORAGES = {
 }
 SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG or EMBEDDED_BROKER)
 
+# Private files (the demo's uploaded originals): a folder outside MEDIA_ROOT that no URL serves;
+# shared by the web and worker machines like the media storage.
+PIENET_PRIVATE_ROOT = Path(os.environ.get("PIENET_PRIVATE_ROOT", VAR_DIR / "private")).resolve()
+
 PIENET_MAX_UPLOAD_BYTES = env_int("PIENET_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 PIENET_MAX_UPLOAD_PIXELS = env_int("PIENET_MAX_UPLOAD_PIXELS", 50_000_000)
 # The largest request body accepted at all: an upload plus its form fields (webapp.core.middleware).

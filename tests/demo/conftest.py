@@ -7,7 +7,7 @@ from django.core.cache import cache
 from ml.checkpoint import load_checkpoint, save_checkpoint
 
 from tests.webapp.conftest import (  # noqa: F401  (re-used platform fixtures)
-    celery_worker, checkpoint_dir, media_root, redis_broker, tiny_checkpoint,
+    celery_worker, checkpoint_dir, media_root, private_root, redis_broker, tiny_checkpoint,
 )
 from webapp.core import services as core_services
 

@@ -31,6 +31,17 @@ def jpeg(width: int = 320, height: int = 240, seed: int = 0, quality: int = 90, 
     return encode(Image.fromarray(photo_pixels(width, height, seed)), "JPEG", quality=quality, **options)
 
 
+ARTIST, GPS_IFD = 0x013B, 0x8825
+
+
+def jpeg_with_location(width: int = 320, height: int = 240, seed: int = 3) -> bytes:
+    """A JPEG whose EXIF names the photographer and where it was taken (what a phone writes)."""
+    exif = Image.Exif()
+    exif[ARTIST] = "Jane Doe"
+    exif.get_ifd(GPS_IFD).update({1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)})
+    return encode(Image.fromarray(photo_pixels(width, height, seed)), "JPEG", quality=90, exif=exif)
+
+
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims `width` x `height` RGB pixels but carries almost no data (a pixel flood)."""
     def chunk(kind: bytes, data: bytes) -> bytes:

@@ -1,8 +1,11 @@
 """Looks, results, pages, limits and clean-up through the test client; the worker's service is
 called in-process here (tests/demo/test_worker.py runs it in a real worker)."""
 import hashlib
+import io
 import logging
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,11 +13,12 @@ import torch
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from ml.images import load_image
 from ml.inference import Enhancer
 from ml.personalize import blend
-from tests.demo.helpers import decode, jpeg, render, upload
+from tests.demo.helpers import ARTIST, GPS_IFD, decode, jpeg, jpeg_with_location, render, upload
 from tests.participants.helpers import build_pool, joined_client, pick_until
 from webapp.celery import app as celery_app
 from webapp.core import services as core_services
@@ -236,20 +240,45 @@ def test_result_page_and_download_name(client, active_model):
     assert client.get(f"/try/{token}/")["Cache-Control"].startswith(("max-age=0", "no-cache", "private"))
 
 
+def test_a_shared_result_leads_nobody_to_the_original(client, active_model, media_root, private_root):
+    """A result link is meant to be shared: its page names nothing that locates the upload, and no file
+    under the media root (which SERVE_MEDIA=1 or a web server serves) holds the original or its tags."""
+    data = jpeg_with_location()
+    token = upload(client, data).json()["token"]
+    result = run(render(client, token, style="warm").json())
+    page = Client().get(result["page_url"]).content.decode()  # whoever the link was sent to
+    assert token not in page
+    for url in re.findall(r'(?:src|href)="(/[^"]*)"', page):
+        assert token not in url
+    before = Client().get(re.search(r'class="dm-before" src="([^"]+)"', page).group(1))
+    assert before.status_code == 200 and not Image.open(io.BytesIO(b"".join(before.streaming_content))).getexif()
+    served = [path for path in Path(media_root).rglob("*") if path.is_file()]
+    assert served
+    for path in served:
+        assert path.read_bytes() != data, path
+        exif = Image.open(path).getexif()
+        assert ARTIST not in exif and not exif.get_ifd(GPS_IFD), path
+    original = Path(Upload.objects.get(token=token).original.path)
+    assert original.read_bytes() == data and Path(private_root) in original.parents  # kept for rendering only
+    assert token not in original.name
+
+
 def test_uploads_and_results_are_deleted_after_a_day(client, active_model, media_root):
     old_token = upload(client, jpeg(seed=1)).json()["token"]
     old_result = run(render(client, old_token, style="warm").json())
     young_token = upload(client, jpeg(seed=2)).json()["token"]
     folder = media_root / "demo" / old_token
     assert sorted(path.name for path in folder.iterdir()) == sorted(
-        ["original.jpg", "before.jpg", f"{old_result['token']}.jpg", f"{old_result['token']}_screen.jpg"]
+        ["before.jpg", f"{old_result['token']}.jpg", f"{old_result['token']}_screen.jpg"]
     )
+    original = Path(Upload.objects.get(token=old_token).original.path)
+    assert original.is_file()
     Upload.objects.filter(token=old_token).update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
 
     from webapp.demo.tasks import delete_expired
 
     assert delete_expired() == 1
-    assert not folder.exists()
+    assert not folder.exists() and not original.exists()
     assert not Upload.objects.filter(token=old_token).exists() and not Result.objects.exists()
     assert not Job.objects.exists()  # nor its jobs
     assert client.get(old_result["page_url"]).status_code == 404

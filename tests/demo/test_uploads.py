@@ -1,14 +1,21 @@
 """Uploads: every accepted kind of photo is converted, every bad file gets a clear 4xx answer."""
+import importlib
 import io
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
+from django.apps import apps
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from PIL import Image
 
-from tests.demo.helpers import decode, encode, jpeg, jpeg_with_size, photo_pixels, png_header_only, upload
+from tests.demo.helpers import (
+    decode, encode, jpeg, jpeg_with_location, jpeg_with_size, photo_pixels, png_header_only, upload,
+)
 from webapp.core.models import Photo
 from webapp.demo.models import Upload
 
@@ -175,6 +182,19 @@ def test_uploads_are_private_links_not_photos_of_the_platform(client):
     page = client.get("/try/")  # the session's latest photo
     assert page.status_code == 302 and page["Location"] == second["page_url"]
     assert Client().get("/try/")["Location"] == "/#try"
+
+
+def test_originals_stored_under_media_by_older_versions_move_to_private_storage(client, private_root):
+    move_originals = importlib.import_module("webapp.demo.migrations.0002_private_originals").move_originals
+    data = jpeg_with_location()
+    token = upload(client, data).json()["token"]
+    legacy = default_storage.save(f"demo/{token}/original.jpg", ContentFile(data))  # where they used to be
+    Upload.objects.filter(token=token).update(original=legacy)
+    move_originals(apps, None)
+    moved = Upload.objects.get(token=token).original
+    assert not default_storage.exists(legacy) and default_storage.exists(f"demo/{token}/before.jpg")
+    assert Path(moved.path).read_bytes() == data and Path(private_root) in Path(moved.path).parents
+    assert token not in moved.name
 
 
 def test_uploads_need_the_pages_csrf_token():

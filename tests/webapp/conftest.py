@@ -32,6 +32,13 @@ def media_root(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def private_root(settings, tmp_path) -> Path:
+    """And its private files (the demo's originals) into another, outside the media folder."""
+    settings.PIENET_PRIVATE_ROOT = tmp_path / "private"
+    return settings.PIENET_PRIVATE_ROOT
+
+
 @pytest.fixture
 def photo_dir(tmp_path) -> Path:
     return write_photo_dir(tmp_path / "photos", ["kodak24", "kodak24", "bsd100", "sice"])
@@ -49,13 +56,15 @@ def redis_broker():
 @pytest.fixture
 def celery_worker(redis_broker, transactional_db, media_root, tmp_path):
     """A real `celery worker` process (prefork, one child) on both queues, over Redis, on the test database."""
+    from django.conf import settings
+
     from webapp.celery import app as celery_app
 
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = tmp_path / "worker.log"
     env = service_env(
         DATABASE_URL=database_url(), CELERY_BROKER_URL=redis_broker, MEDIA_ROOT=media_root,
-        PIENET_VAR_DIR=tmp_path / "var",
+        PIENET_PRIVATE_ROOT=settings.PIENET_PRIVATE_ROOT, PIENET_VAR_DIR=tmp_path / "var",
     )
     command = [sys.executable, "-m", "celery", "-A", "webapp", "worker", "--queues", "gpu,cpu",
                "--concurrency", "1", "--hostname", name, "--without-gossip", "--without-mingle"]

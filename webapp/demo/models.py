@@ -3,12 +3,15 @@
 Nothing here is listed anywhere or addressed by a sequential id: a visitor's photo is an `Upload`
 (its own files under demo/<token>/, not a core Photo, so it never shows up in the photo API), each
 rendering a `Result` with a token of its own. Both are deleted after PIENET_DEMO_RETENTION_HOURS.
+The uploaded bytes (with whatever EXIF they carry: places, names) are kept apart, in private storage
+under a name of their own, so no media URL and no token reaches them.
 """
 import secrets
 
 from django.db import models
 
 from webapp.core.models import Job, ModelVersion, Photo
+from webapp.core.storage import private_storage
 
 
 def new_token() -> str:
@@ -20,7 +23,9 @@ class Upload(models.Model):
     """A photo a visitor works on: their own upload (`original`) or one of the site's samples (`sample`)."""
 
     token = models.CharField(max_length=64, unique=True, default=new_token)
-    original = models.FileField(max_length=255, blank=True, help_text="The uploaded bytes (never served back).")
+    original = models.FileField(
+        max_length=255, blank=True, storage=private_storage, help_text="The uploaded bytes (never served back)."
+    )
     sample = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     before = models.FileField(max_length=255, help_text="Upright screen-size JPEG shown as 'before'.")
     width = models.PositiveIntegerField()

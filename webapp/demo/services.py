@@ -4,7 +4,7 @@ Safety: an upload is sniffed for the four accepted formats before anything is de
 through `ml.images.load_image_uint8` (size limit before decoding, EXIF orientation, colour modes,
 bit depths, animation refused); whatever else a hostile file makes a decoder raise is refused
 with the same kind of message, never a server error. What is served back is always re-encoded
-pixels, never the uploaded bytes.
+pixels, never the uploaded bytes, which are kept in private storage (outside the media root).
 Privacy: nothing here logs a name, size, hash or token of a visitor's photo.
 """
 import io
@@ -32,6 +32,7 @@ from webapp.core.caching import claim_once
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job, ModelVersion, Photo
 from webapp.core.services import ServiceError
+from webapp.core.storage import private_storage
 from webapp.demo import selectors
 from webapp.demo.models import Result, StylePreview, Upload, new_token
 
@@ -102,7 +103,7 @@ def upload_create(*, data: bytes) -> Upload:
     """Keep a visitor's photo under a new random token (refused with a clear message when unusable)."""
     pixels, image_format = decode_upload(data)
     token = new_token()
-    original = default_storage.save(f"demo/{token}/original.{FORMATS[image_format]}", ContentFile(data))
+    original = private_storage().save(f"demo/{new_token()}.{FORMATS[image_format]}", ContentFile(data))
     height, width = pixels.shape[:2]
     return Upload.objects.create(
         token=token, original=original, before=_store_before(token, pixels), width=width, height=height
@@ -124,6 +125,8 @@ def upload_from_sample(*, photo: Photo) -> Upload:
 
 def upload_delete(*, upload: Upload) -> None:
     """Remove a visitor's photo, its renderings, their jobs and every stored file."""
+    if upload.original:
+        upload.original.delete(save=False)
     folder = f"demo/{upload.token}"
     try:
         _, files = default_storage.listdir(folder)
@@ -253,7 +256,7 @@ def render_request(*, upload: Upload, style: str, blend_with: str = "", mix=0, s
 def _source_bytes(upload: Upload) -> bytes:
     if upload.sample_id:
         return core_selectors.photo_read_bytes(upload.sample)
-    with default_storage.open(upload.original.name, "rb") as stored:
+    with upload.original.open("rb") as stored:
         return stored.read()
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("try/<str:token>/", views.studio, name="studio"),
     path("try/<str:token>/before.jpg", views.before_image, name="before"),
     path("r/<str:token>/", views.result_page, name="result"),
+    path("r/<str:token>/before.jpg", views.result_before, name="result-before"),
     path("r/<str:token>/after.jpg", views.result_screen, name="result-screen"),
     path("r/<str:token>/download", views.result_download, name="result-download"),
     path("api/demo/uploads/", apis.UploadCreateApi.as_view(), name="api-uploads"),

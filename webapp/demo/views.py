@@ -144,6 +144,15 @@ def _finished_result(token: str):
 
 
 @require_GET
+def result_before(request, token: str):
+    """The 'before' of a shared result, by the result's token: its page never names the upload's."""
+    result = selectors.result_get(token)
+    if result is None:
+        raise Http404("No such result.")
+    return _private_file(result.upload.before.name)
+
+
+@require_GET
 def result_screen(request, token: str):
     return _private_file(_finished_result(token).screen.name)
 

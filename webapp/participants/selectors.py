@@ -15,7 +15,8 @@ def picking_round_get(slug: str) -> PickingRound | None:
 
 
 def picking_round_list_open() -> QuerySet[PickingRound]:
-    return PickingRound.objects.filter(is_open=True)
+    """Open rounds of their own; a study's round is entered through the study's link only."""
+    return PickingRound.objects.filter(is_open=True, studies_ref="")
 
 
 def participant_get(participant_id, picking_round: PickingRound) -> Participant | None:

@@ -6,7 +6,6 @@ constraints (one open set per participant, a candidate and a photo once per set,
 catch anything that slips past. Every write is idempotent: repeating a request (a refresh, a retry
 after a lost connection) returns the same state instead of failing or doubling a pick.
 """
-import hashlib
 import logging
 import random
 import re
@@ -26,6 +25,7 @@ from webapp.core import services as core_services
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job, ModelVersion, Photo
 from webapp.core.services import ServiceError
+from webapp.core.signing import keyed_digest, keyed_seed
 from webapp.participants import selectors
 from webapp.participants.models import (
     Candidate, Participant, PickingRound, PickSet, PreferenceVector, PreviewItem, SetItem,
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 CANDIDATE_SIZE = 1024  # long side of a candidate rendering: sharp on phones and laptops, cheap to render
 CANDIDATE_THUMBNAIL_SIZE = 480
+CANDIDATE_QUALITY, CANDIDATE_THUMBNAIL_QUALITY = 90, 85
 RECRUITMENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 MTURK_PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
@@ -92,17 +93,31 @@ def candidate_source(photo: Photo) -> np.ndarray:
 
 def _store_candidate_images(photo: Photo, key: str, pixels) -> tuple[str, str]:
     """Store the rendering and its thumbnail under names that do not reveal the style."""
-    image = core_services.store_once(f"candidates/{photo.content_hash[:16]}/{key}.jpg", core_services.encode_jpeg(pixels, 90))
+    image = core_services.store_once(
+        f"candidates/{photo.content_hash[:16]}/{key}.jpg", core_services.encode_jpeg(pixels, CANDIDATE_QUALITY)
+    )
+    small = core_services.fit_within(pixels, CANDIDATE_THUMBNAIL_SIZE)
     thumbnail = core_services.store_once(
-        f"candidates/{photo.content_hash[:16]}/{key}_t.jpg",
-        core_services.encode_jpeg(core_services.fit_within(pixels, CANDIDATE_THUMBNAIL_SIZE), 85),
+        f"candidates/{photo.content_hash[:16]}/{key}_t.jpg", core_services.encode_jpeg(small, CANDIDATE_THUMBNAIL_QUALITY)
     )
     return image, thumbnail
 
 
+def item_image(*, item: SetItem, size: str) -> bytes:
+    """A shown item's image ("screen" or "thumb") as its participant gets it: the shared rendering with a
+    variation keyed by the item, so people comparing their copies cannot match them byte for byte."""
+    field, quality = (
+        (item.candidate.image, CANDIDATE_QUALITY) if size == "screen"
+        else (item.candidate.thumbnail, CANDIDATE_THUMBNAIL_QUALITY)
+    )
+    with default_storage.open(field.name, "rb") as handle:
+        return core_services.jpeg_variant(handle.read(), keyed_seed("picking", item.token, size), quality)
+
+
 def _candidate_key(*parts: str) -> str:
-    """Storage name of a rendering: stable for its (photo, kind, model, style), opaque to readers."""
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:24]
+    """Storage name of a rendering: stable for its (photo, kind, model, style), and keyed with the secret
+    because all of those are public (anyone could otherwise compute every style's name)."""
+    return keyed_digest("candidate", *parts)[:24]
 
 
 def candidates_render_retouch(*, job_id: str) -> bool:
@@ -231,12 +246,17 @@ def recruitment_from_params(params) -> tuple[str, str, dict]:
     return source, recruitment_id, extra
 
 
-def participant_join(*, picking_round: PickingRound, params, consent: bool) -> tuple[Participant, bool]:
+def participant_join(
+    *, picking_round: PickingRound, params, consent: bool, via_study: bool = False
+) -> tuple[Participant, bool]:
     """Start (or resume) a participant after consent. Returns (participant, created).
 
     A recruitment id joins a round once: coming back with an unfinished session resumes it (no
-    picks lost when a browser is closed); coming back after finishing is refused.
+    picks lost when a browser is closed); coming back after finishing is refused. A round run by a
+    study is joined only through the study (`via_study`), whose page, quota and entry come with it.
     """
+    if picking_round.studies_ref and not via_study:
+        raise ServiceError("This study is taken through its own page; please use the link you were given.")
     if not picking_round.is_open:
         raise ServiceError("This study is closed.")
     if not consent:
@@ -257,7 +277,7 @@ def participant_join(*, picking_round: PickingRound, params, consent: bool) -> t
                 recruitment_params=extra, consented_at=timezone.now(),
             )
     except IntegrityError:  # the same recruitment id joined at the same moment in another tab
-        return participant_join(picking_round=picking_round, params=params, consent=consent)
+        return participant_join(picking_round=picking_round, params=params, consent=consent, via_study=via_study)
     logger.info("participant_joined", extra={"pseudonym": participant.pseudonym, "source": source})
     return participant, True
 

@@ -1,7 +1,6 @@
 """Pages of the participant flow: consent, picking, preview. The picking and preview pages are
 drawn by small scripts that talk to the participant API; these views only check the session."""
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -96,14 +95,14 @@ def preview(request, slug: str):
 
 @require_GET
 def candidate_image(request, token: str, size: str):
-    """A shown image by its opaque per-set token, only for the participant it was shown to."""
+    """A shown image by its opaque per-set token, only for the participant it was shown to, in that
+    participant's variant; the response names no file (a name would say which rendering it is)."""
     if size not in ("screen", "thumb"):
         raise Http404("Unknown size.")
     item = SetItem.objects.select_related("candidate", "pick_set__participant").filter(token=token).first()
     joined = request.session.get(SESSION_KEY, {}).values()
     if item is None or str(item.pick_set.participant_id) not in joined:
         raise Http404("No such image.")
-    field = item.candidate.image if size == "screen" else item.candidate.thumbnail
-    response = FileResponse(default_storage.open(field.name, "rb"), content_type="image/jpeg")
+    response = HttpResponse(services.item_image(item=item, size=size), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     return response

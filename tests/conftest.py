@@ -40,8 +40,11 @@ def chromium_browser():
 
 @pytest.fixture
 def browser_page(chromium_browser):
-    """A fresh page; console errors are collected in `page.console_errors`."""
-    context = chromium_browser.new_context()
+    """A fresh page; console errors are collected in `page.console_errors`. Playwright's own waiting
+    helpers evaluate strings, which the site's Content-Security-Policy forbids, so these pages bypass it;
+    tests/webapp/test_csp_e2e.py loads the pages under the policy. (E2E tests making their own contexts
+    pass bypass_csp=True for the same reason.)"""
+    context = chromium_browser.new_context(bypass_csp=True)
     page = context.new_page()
     page.console_errors = []
     page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))

@@ -40,7 +40,7 @@ def test_phone_uploads_compares_changes_strength_and_downloads(
 ):
     sample, _ = core_services.photo_create(data=jpeg(600, 400, seed=30), title="harbour", is_demo=True)
     core_services.photo_make_thumbnail(photo_id=sample.pk)
-    context = chromium_browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2,
+    context = chromium_browser.new_context(bypass_csp=True, viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2,
                                            accept_downloads=True)
     page = context.new_page()
     errors = []

@@ -29,7 +29,7 @@ def snapshot(page, name: str) -> None:
 def test_phone_participant_picks_twelve_and_sees_the_preview(
     live_server, chromium_browser, celery_worker, picking_round, pool
 ):
-    context = chromium_browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
+    context = chromium_browser.new_context(bypass_csp=True, viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
     page = context.new_page()
     errors = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))

@@ -32,7 +32,7 @@ def test_phone_participant_votes_blind_and_gets_the_code(live_server, chromium_b
                                                          django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         study = make_study(active_model, voting_count=5)
-    context = chromium_browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
+    context = chromium_browser.new_context(bypass_csp=True, viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
     page = context.new_page()
     errors = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
@@ -77,7 +77,7 @@ def test_phone_participant_votes_blind_and_gets_the_code(live_server, chromium_b
 
         # The researcher's results page (a researcher needs no admin access).
         user = researcher()
-        desk = chromium_browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        desk = chromium_browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900}).new_page()
         desk.goto(f"{live_server.url}/studies/{study.slug}/")  # sent to the researchers' login first
         desk.fill("#id_username", user.username)
         desk.fill("#id_password", "pw")

@@ -70,7 +70,8 @@ def test_photos_are_stored_once_per_content_and_bad_bytes_are_refused():
     duplicate, created_again = services.photo_create(data=data, title="same bytes")
     assert created and not created_again and duplicate.pk == photo.pk
     assert (photo.width, photo.height) == (64, 48)
-    assert default_storage.open(photo.image.name).read() == data
+    assert photo.image.storage.open(photo.image.name).read() == data
+    assert not default_storage.exists(photo.image.name)  # never under MEDIA_URL
     with pytest.raises(services.ServiceError):
         services.photo_create(data=b"\x89PNG but not really")
 

@@ -52,6 +52,7 @@ EXPECTED = {
     "demo:studio": [("get", f"/try/{TOKEN}/", (404, 404, 404, 404, 404))],
     "demo:before": [("get", f"/try/{TOKEN}/before.jpg", (404, 404, 404, 404, 404))],
     "demo:result": [("get", f"/r/{TOKEN}/", (404, 404, 404, 404, 404))],
+    "demo:result-before": [("get", f"/r/{TOKEN}/before.jpg", (404, 404, 404, 404, 404))],
     "demo:result-screen": [("get", f"/r/{TOKEN}/after.jpg", (404, 404, 404, 404, 404))],
     "demo:result-download": [("get", f"/r/{TOKEN}/download", (404, 404, 404, 404, 404))],
     "demo:api-uploads": [("post", "/api/demo/uploads/", (415, 415, 415, 415, 415))],

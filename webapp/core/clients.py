@@ -4,10 +4,9 @@ X-Forwarded-For is written by whoever sends the request, so only the hops that P
 proxies in front of the site appended are believed; with none, the address the server saw is the client.
 Cache keys hold a keyed hash of the address, never the address itself.
 """
-import hashlib
-import hmac
-
 from django.conf import settings
+
+from webapp.core.signing import keyed_digest
 
 
 def client_address(request) -> str:
@@ -21,10 +20,5 @@ def client_address(request) -> str:
     return address
 
 
-def keyed(value: str) -> str:
-    """A stable pseudonym for `value` that nobody without SECRET_KEY can invert or recompute."""
-    return hmac.new(settings.SECRET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def client_key(request) -> str:
-    return keyed(client_address(request))
+    return keyed_digest("client", client_address(request))[:32]

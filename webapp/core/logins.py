@@ -16,16 +16,21 @@ from django.shortcuts import render
 from django.urls import reverse
 from redis.exceptions import RedisError
 
-from webapp.core.clients import client_key, keyed
+from webapp.core.clients import client_key
+from webapp.core.signing import keyed_digest
 
 logger = logging.getLogger(__name__)
+
+
+def _account_key(username: str) -> str:
+    return f"login-failures:account:{keyed_digest('login', username.casefold())[:32]}"
 
 
 def _counters(request, username: str) -> dict[str, int]:
     """Cache key -> the most failures it may hold."""
     counters = {f"login-failures:address:{client_key(request)}": settings.PIENET_LOGIN_FAILURES_PER_ADDRESS}
     if username:
-        counters[f"login-failures:account:{keyed(username.casefold())}"] = settings.PIENET_LOGIN_FAILURES_PER_ACCOUNT
+        counters[_account_key(username)] = settings.PIENET_LOGIN_FAILURES_PER_ACCOUNT
     return counters
 
 
@@ -55,7 +60,7 @@ def clear_failed_logins(sender, request, user, **kwargs):
     if request is None:
         return
     try:
-        cache.delete(f"login-failures:account:{keyed(user.get_username().casefold())}")
+        cache.delete(_account_key(user.get_username()))
     except (RedisError, OSError) as error:
         logger.warning("login_throttle_unavailable", extra={"error": str(error)})
 

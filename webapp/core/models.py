@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from webapp.core.storage import private_storage
+
 
 class ModelVersion(models.Model):
     """A registered checkpoint. Exactly one is active; jobs pin the version they were asked with."""
@@ -83,14 +85,14 @@ class AuditEvent(models.Model):
 class Photo(models.Model):
     """An input photo, identified by the SHA-256 of its bytes.
 
-    Uploads are stored in media storage (`image`); photos imported from the photo directory are
-    read in place (`source_path`) and never copied.
+    Uploads are stored in private storage (`image`: no URL serves the uploaded bytes); photos imported
+    from the photo directory are read in place (`source_path`) and never copied.
     """
 
     content_hash = models.CharField(max_length=64, unique=True)
     title = models.CharField(max_length=200, blank=True)
     collection = models.CharField(max_length=100, blank=True)
-    image = models.FileField(upload_to="photos/", max_length=255, blank=True)
+    image = models.FileField(upload_to="photos/", max_length=255, blank=True, storage=private_storage)
     source_path = models.CharField(max_length=500, blank=True)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()

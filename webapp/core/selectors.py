@@ -50,8 +50,8 @@ def enhancement_find(
 
 
 def photo_read_bytes(photo: Photo) -> bytes:
-    """The original bytes, from media storage for uploads or from the photo directory for imports."""
+    """The original bytes, from private storage for uploads or from the photo directory for imports."""
     if photo.image:
-        with default_storage.open(photo.image.name, "rb") as stored:
+        with photo.image.storage.open(photo.image.name, "rb") as stored:
             return stored.read()
     return Path(photo.source_path).read_bytes()

@@ -28,6 +28,7 @@ from webapp.core import selectors
 from webapp.core.model_runtime import ModelUnavailable, enhancer_for
 from webapp.core.models import AuditEvent, Enhancement, Job, ModelVersion, Photo
 from webapp.core.signals import model_activated
+from webapp.core.storage import private_storage
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +69,11 @@ def jpeg_variant(data: bytes, seed: int, quality: int) -> bytes:
     return encode_jpeg(np.clip(pixels, 0, 255).astype(np.uint8), quality)
 
 
-def store_once(name: str, data: bytes) -> str:
+def store_once(name: str, data: bytes, storage=default_storage) -> str:
     """Save under a name derived from the content's key; a name already there is the same work."""
-    if default_storage.exists(name):
+    if storage.exists(name):
         return name
-    return default_storage.save(name, ContentFile(data))
+    return storage.save(name, ContentFile(data))
 
 
 def fit_within(pixels, longest_side: int):
@@ -113,7 +114,7 @@ def photo_create(
     )
     if not source_path:
         extension = _EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
-        photo.image.name = store_once(f"photos/{content_hash}.{extension}", data)
+        photo.image.name = store_once(f"photos/{content_hash}.{extension}", data, storage=private_storage())
     try:
         with transaction.atomic():
             photo.save()
@@ -128,11 +129,7 @@ def photo_create(
 
 def photo_full_size_jpeg(photo: Photo) -> bytes:
     """The photo's pixels re-encoded (no metadata): what the platform shows of a stored original."""
-    if photo.image:
-        with default_storage.open(photo.image.name, "rb") as stored:
-            data = stored.read()
-    else:
-        data = Path(photo.source_path).read_bytes()
+    data = selectors.photo_read_bytes(photo)
     return encode_jpeg(load_image_uint8(data, max_pixels=settings.PIENET_MAX_UPLOAD_PIXELS), quality=95)
 
 

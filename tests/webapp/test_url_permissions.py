@@ -12,7 +12,6 @@ from django.urls import URLResolver, get_resolver, resolve
 
 from tests.participants.conftest import active_model  # noqa: F401  (re-used fixtures)
 from tests.studies.helpers import join, make_study, researcher
-from tests.webapp.conftest import checkpoint_dir, tiny_checkpoint  # noqa: F401
 
 ROLES = ("anonymous", "participant", "staff", "researcher", "admin")
 ID, UUID, TOKEN = 999999, "00000000-0000-0000-0000-000000000000", "n0t-a-real-t0ken"
@@ -133,7 +132,7 @@ def clients(active_model):  # noqa: F811
 def test_each_role_gets_the_expected_status_everywhere(clients, settings):
     settings.SERVE_MEDIA = True
     study, by_role = clients
-    actual, wrong = {}, []
+    wrong = []
     for name, requests in EXPECTED.items():
         for method, template, expected in requests:
             path = template.format(study=study.slug, round=study.picking_round.slug)
@@ -142,7 +141,6 @@ def test_each_role_gets_the_expected_status_everywhere(clients, settings):
             statuses = tuple(
                 getattr(by_role[role], method)(path, content_type="application/json").status_code for role in ROLES
             )
-            actual[(name, method)] = statuses
             if statuses != expected:
                 wrong.append(f"{method.upper()} {path}: expected {expected}, got {statuses}")
     assert not wrong, "\n".join(wrong)

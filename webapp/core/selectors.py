@@ -4,7 +4,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
 

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from studies import selectors, services
 from studies.serializers import ParticipantStudyStateSerializer, StudyConfigSerializer, VoteInputSerializer
 from webapp.core.apis import JobOutputSerializer
-from webapp.core.pagination import paginated_response
+from webapp.core.pagination import paginated_list_schema, paginated_response
 from webapp.core.permissions import IsResearcher, Public
 from webapp.core.services import ServiceError
 from webapp.core.throttles import ParticipantThrottle
@@ -110,7 +110,7 @@ class ResearcherApi(APIView):
 
 
 class StudyListApi(ResearcherApi):
-    @extend_schema(responses=StudyConfigSerializer(many=True))
+    @paginated_list_schema(StudyConfigSerializer, operation_id="studies_list")
     def get(self, request):
         return paginated_response(
             self, selectors.study_list(), lambda studies: [selectors.study_config(study) for study in studies]

@@ -124,3 +124,17 @@ def test_openapi_schema_documents_the_api(client):
     for path in ("/api/photos/", "/api/enhancements/", "/api/jobs/{job_id}/", "/api/models/active/"):
         assert path in paths
     assert Job.objects.count() == 0
+
+
+def test_openapi_schema_documents_lists_as_pages(client):
+    """The lists answer {count, next, previous, results}; the docs must say so, not promise a bare array."""
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+    for path in ("/api/photos/", "/api/models/", "/api/retraining/runs/", "/api/retraining/audit/", "/api/studies/"):
+        operation = schema["paths"][path]["get"]
+        assert operation["operationId"].endswith("_list"), path
+        assert {"page", "page_size"} <= {parameter["name"] for parameter in operation["parameters"]}, path
+        body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        page = components[body["$ref"].rsplit("/", 1)[1]]
+        assert set(page["properties"]) == {"count", "next", "previous", "results"}, path
+        assert page["properties"]["results"]["type"] == "array", path

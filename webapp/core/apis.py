@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.core import selectors, services
-from webapp.core.pagination import paginated_response
+from webapp.core.pagination import paginated_list_schema, paginated_response
 from webapp.core.permissions import IsResearcher, Public
 from webapp.core.models import Job, ModelVersion, Photo
 
@@ -73,7 +73,7 @@ class PhotoListApi(ResearcherApi):
         image = serializers.FileField()
         title = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
-    @extend_schema(responses=PhotoOutputSerializer(many=True))
+    @paginated_list_schema(PhotoOutputSerializer, operation_id="photos_list")
     def get(self, request):
         photos = selectors.photo_list(demo_only=request.query_params.get("demo") == "1")
         return paginated_response(self, photos, lambda page: PhotoOutputSerializer(page, many=True).data)
@@ -133,7 +133,7 @@ class JobDetailApi(ResearcherApi):
 class ModelVersionListApi(APIView):
     permission_classes = [Public]
 
-    @extend_schema(responses=ModelVersionOutputSerializer(many=True))
+    @paginated_list_schema(ModelVersionOutputSerializer, operation_id="models_list")
     def get(self, request):
         return paginated_response(
             self, selectors.model_version_list(), lambda page: ModelVersionOutputSerializer(page, many=True).data

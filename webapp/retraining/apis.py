@@ -9,7 +9,7 @@ from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
 from webapp.core.apis import ModelVersionOutputSerializer
 from webapp.core.models import AuditEvent
-from webapp.core.pagination import paginated_response
+from webapp.core.pagination import paginated_list_schema, paginated_response
 from webapp.core.permissions import IsModelAdmin
 from webapp.core.services import ServiceError
 from webapp.retraining import selectors, services
@@ -74,7 +74,7 @@ class RunListApi(AdminApi):
         from_scratch = serializers.BooleanField(default=False)
         recipe = serializers.JSONField(required=False, help_text='Overrides, e.g. {"pienet": {"steps": 2000}}.')
 
-    @extend_schema(responses=RunOutputSerializer(many=True))
+    @paginated_list_schema(RunOutputSerializer, operation_id="retraining_runs_list")
     def get(self, request):
         return paginated_response(self, selectors.run_list(), lambda runs: RunOutputSerializer(runs, many=True).data)
 
@@ -127,7 +127,7 @@ class ModelRollbackApi(_ModelSwitchApi):
 
 
 class AuditListApi(AdminApi):
-    @extend_schema(responses=AuditEventOutputSerializer(many=True))
+    @paginated_list_schema(AuditEventOutputSerializer, operation_id="retraining_audit_list")
     def get(self, request):
         return paginated_response(
             self, selectors.audit_list(), lambda events: AuditEventOutputSerializer(events, many=True).data

@@ -23,8 +23,6 @@ import argparse
 import http.client
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,8 +32,13 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
+
+from tests.webapp.helpers import free_port, running_process, wait_for  # noqa: E402  (after the path)
+
 ADMIN_DATABASE = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
@@ -49,7 +52,6 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=1, help="Threads per gunicorn worker (gthread).")
     parser.add_argument("--database", default="pienet_bench", help="PostgreSQL database to (re)create.")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12", help="Redis for cache and broker.")
-    parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--out", type=Path, help="Also write the JSON here.")
     args = parser.parse_args()
     if args.participants < 2 or args.seconds <= 0 or args.trials < 1 or args.workers < 1:
@@ -203,26 +205,18 @@ def voter(port: int, study_slug: str, sessionid: str, recorder: Recorder, deadli
         state = json.loads(data)
 
 
-def serve(args, env: dict) -> subprocess.Popen:
-    command = [str(Path(sys.executable).with_name("gunicorn")), "webapp.wsgi", "-b", f"127.0.0.1:{args.port}",
-               "-w", str(args.workers), "-k", args.worker_class, "--threads", str(args.threads),
-               "--log-level", "warning"]
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
-    for _ in range(200):
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status in (200, 503):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not answer /healthz within 20 s")
+def gunicorn_command(args, port: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
+            "-k", args.worker_class, "--threads", str(args.threads), "--log-level", "warning"]
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+def answers_health(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status in (200, 503)
+    except OSError:
+        return False
 
 
 def stored_rows(picks_answered: set, votes_answered: set) -> dict:
@@ -244,13 +238,15 @@ def main() -> None:
         started = time.perf_counter()
         study_slug, round_slug, sessions = seed(args, Path(state), voters)
         seeding_seconds = time.perf_counter() - started
-        server = serve(args, env)
         recorder = Recorder()
-        try:
+        port = free_port()
+        log_path = Path(state) / "gunicorn.log"
+        with running_process(gunicorn_command(args, port), env, log_path):
+            wait_for(lambda: answers_health(port), 20, "gunicorn", log_path)
             deadline = time.perf_counter() + args.seconds
-            threads = [threading.Thread(target=voter, args=(args.port, study_slug, sessionid, recorder, deadline))
+            threads = [threading.Thread(target=voter, args=(port, study_slug, sessionid, recorder, deadline))
                        for sessionid in sessions]
-            threads += [threading.Thread(target=picker, args=(args.port, study_slug, round_slug, recorder, deadline))
+            threads += [threading.Thread(target=picker, args=(port, study_slug, round_slug, recorder, deadline))
                         for _ in range(args.participants - voters)]
             load_started = time.perf_counter()
             for thread in threads:
@@ -258,14 +254,9 @@ def main() -> None:
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - load_started
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         endpoints = {
             name: {"requests": len(values), "per_second": round(len(values) / elapsed, 1),
-                   "p50_ms": round(1000 * statistics.median(values), 1),
-                   "p95_ms": round(1000 * percentile(values, 0.95), 1),
-                   "p99_ms": round(1000 * percentile(values, 0.99), 1)}
+                   **{f"p{share}_ms": round(1000 * float(np.percentile(values, share)), 1) for share in (50, 95, 99)}}
             for name, values in sorted(recorder.latencies.items())
         }
         result = {

@@ -45,7 +45,7 @@ def service_call(function, **kwargs):
 def participant_state(entry) -> dict:
     """The state a participant sees; a ready trial sent for the first time starts its server clock."""
     state = selectors.participant_state(entry)
-    if state["trial"] is not None:
+    if state["trial"] is not None and state["trial"].shown_at is None:
         services.trial_mark_shown(trial=state["trial"])
     return ParticipantStudyStateSerializer(state).data
 
@@ -64,7 +64,7 @@ class StudyParticipantApi(APIView):
         participant = session_participant(request, self.study.picking_round)
         if participant is None:
             raise PermissionDenied("No participant session for this study; start from its consent page.")
-        self.entry = services.study_entry_for(participant)
+        self.entry = services.study_entry_for(participant, self.study)
 
 
 class StateApi(StudyParticipantApi):
@@ -92,7 +92,6 @@ class VoteApi(StudyParticipantApi):
             services.vote_cast, entry=self.entry, trial_token=token, option_token=payload.validated_data["option"],
             response_ms=payload.validated_data["response_ms"],
         )
-        self.entry.refresh_from_db()
         return Response(participant_state(self.entry))
 
 

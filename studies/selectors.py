@@ -110,12 +110,13 @@ def participant_vector(entry: StudyParticipant) -> PreferenceVector | None:
 
 
 def current_trial(entry: StudyParticipant) -> Trial | None:
-    """The first trial without a vote (trials are answered in order)."""
-    return entry.trials.filter(vote__isnull=True).order_by("number").first()
+    """The first trial without a vote (trials are answered in order), with its options."""
+    return entry.trials.filter(vote__isnull=True).prefetch_related("options").order_by("number").first()
 
 
 def trial_ready(trial: Trial) -> bool:
-    return not trial.options.filter(image="").exists()
+    """Every option rendered (reads the options `current_trial` fetched with the trial)."""
+    return all(option.image for option in trial.options.all())
 
 
 def entry_status(entry: StudyParticipant) -> str:

@@ -91,14 +91,11 @@ class OptionSerializer(serializers.Serializer):
 
 
 class TrialSerializer(serializers.ModelSerializer):
-    options = serializers.SerializerMethodField()
+    options = OptionSerializer(many=True)  # in position order (TrialOption's Meta.ordering)
 
     class Meta:
         model = Trial
         fields = ["token", "number", "options"]
-
-    def get_options(self, trial: Trial) -> list[dict]:
-        return OptionSerializer(trial.options.order_by("position"), many=True).data
 
 
 class DoneSerializer(serializers.Serializer):

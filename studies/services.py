@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageFilter
 
@@ -220,7 +221,7 @@ def study_join(*, study: Study, params, consent: bool, current: Participant | No
     """
     source, _, _ = participant_services.recruitment_from_params(params)
     if current is not None and source == Participant.Source.DIRECT:
-        return study_entry_for(current)
+        return study_entry_for(current, study)
     if not study.is_open:
         raise ServiceError("This study is closed.")
     if selectors.completed_count(study) >= study.participant_quota:
@@ -232,11 +233,13 @@ def study_join(*, study: Study, params, consent: bool, current: Participant | No
     return entry
 
 
-def study_entry_for(participant) -> StudyParticipant:
-    """The study entry of a round participant (made here when someone reached the round another way)."""
-    entry, _ = StudyParticipant.objects.get_or_create(
-        participant=participant, defaults={"study": participant.picking_round.study}
+def study_entry_for(participant: Participant, study: Study) -> StudyParticipant:
+    """The study entry of a round participant (made here when someone reached the round another way),
+    holding the participant and study objects the caller has, so reading them costs no query."""
+    entry, _ = StudyParticipant.objects.select_related("render_job").get_or_create(
+        participant=participant, defaults={"study": study}
     )
+    entry.participant, entry.study = participant, study
     return entry
 
 
@@ -462,7 +465,8 @@ def trial_mark_shown(*, trial: Trial) -> None:
 
 
 def vote_cast(*, entry: StudyParticipant, trial_token: str, option_token: str, response_ms: int) -> Vote:
-    """Record the choice of the current trial; repeating the same choice returns the same vote."""
+    """Record the choice of the current trial; repeating the same choice returns the same vote. `entry`
+    comes back with its check failures and completion up to date."""
     if not 0 <= response_ms <= MAX_RESPONSE_MS:
         raise ServiceError(f"response_ms must be between 0 and {MAX_RESPONSE_MS}.")
     try:
@@ -476,17 +480,19 @@ def vote_cast(*, entry: StudyParticipant, trial_token: str, option_token: str, r
 
 
 def _vote_cast(entry: StudyParticipant, trial_token: str, option_token: str, response_ms: int) -> Vote:
-    entry = StudyParticipant.objects.select_for_update().select_related("study").get(pk=entry.pk)
-    trial = Trial.objects.select_for_update().filter(participant=entry, token=trial_token).first()
+    """Only the trial row is locked: a participant's votes are serialised by the one-current-trial rule and
+    the vote's unique trial, so votes of different participants never wait for each other."""
+    trial = (
+        Trial.objects.select_for_update(of=("self",)).select_related("vote__option")
+        .filter(participant=entry, token=trial_token).first()
+    )
     if trial is None:
         raise ServiceError("No such trial in this session.")
-    existing = Vote.objects.select_related("option").filter(trial=trial).first()
-    if existing is not None:
-        if existing.option.token == option_token:
-            return existing
+    if hasattr(trial, "vote"):
+        if trial.vote.option.token == option_token:
+            return trial.vote
         raise Conflict("This photo already has your vote; it cannot be changed.")
-    current = selectors.current_trial(entry)
-    if current is None or current.pk != trial.pk:
+    if entry.trials.filter(vote__isnull=True, number__lt=trial.number).exists():
         raise Conflict("This is not the photo to vote on now; the page shows the current one.")
     option = trial.options.filter(token=option_token).first()
     if option is None:
@@ -500,13 +506,13 @@ def _vote_cast(entry: StudyParticipant, trial_token: str, option_token: str, res
     )
     updates = {}
     if option.degraded:
-        updates["failed_checks"] = entry.failed_checks + 1
-    if selectors.current_trial(entry) is None:
+        updates["failed_checks"] = F("failed_checks") + 1
+    if not entry.trials.filter(vote__isnull=True).exists():
         updates["completed_at"] = now
     if updates:
         StudyParticipant.objects.filter(pk=entry.pk).update(**updates)
+        entry.refresh_from_db(fields=["failed_checks", "completed_at"])
     if "completed_at" in updates:
-        entry.refresh_from_db()
         _close_when_full(entry.study)
         logger.info("study_participant_completed", extra={
             "study": entry.study.slug, "pseudonym": entry.participant.pseudonym, "passed": entry.passed_checks,
@@ -515,6 +521,8 @@ def _vote_cast(entry: StudyParticipant, trial_token: str, option_token: str, res
 
 
 def _close_when_full(study: Study) -> None:
+    """Completions of one study are counted one at a time (the study row's lock), so the quota is exact."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
     if study.is_open and selectors.completed_count(study) >= study.participant_quota:
         Study.objects.filter(pk=study.pk).update(is_open=False)
         PickingRound.objects.filter(pk=study.picking_round_id).update(is_open=False)

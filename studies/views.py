@@ -96,7 +96,7 @@ def vote(request, slug: str):
         return response
     if participant.finished_at is None:
         return redirect("studies:pick", slug=slug)
-    entry = services.study_entry_for(participant)
+    entry = services.study_entry_for(participant, study)
     if entry.completed_at is not None:
         return redirect("studies:done", slug=slug)
     return render(request, "studies/vote.html", {"study": study, "participant": participant})
@@ -109,7 +109,7 @@ def done(request, slug: str):
     participant, response = _participant_or_consent(request, study)
     if response:
         return response
-    entry = services.study_entry_for(participant)
+    entry = services.study_entry_for(participant, study)
     if entry.completed_at is None:
         return redirect("studies:vote", slug=slug)
     state = selectors.participant_state(entry)

@@ -22,7 +22,10 @@ def picking_round_list_open() -> QuerySet[PickingRound]:
 def participant_get(participant_id, picking_round: PickingRound) -> Participant | None:
     if not participant_id:
         return None
-    return Participant.objects.filter(pk=participant_id, picking_round=picking_round).first()
+    participant = Participant.objects.filter(pk=participant_id, picking_round=picking_round).first()
+    if participant is not None:
+        participant.picking_round = picking_round  # the caller's object: its relations are often loaded already
+    return participant
 
 
 def participant_pick_count(participant: Participant) -> int:

@@ -286,7 +286,10 @@ def participant_join(
 
 
 def _lock(participant: Participant) -> Participant:
-    return Participant.objects.select_for_update().get(pk=participant.pk)
+    """The participant's row, locked for this transaction, with the round object the caller already has."""
+    locked = Participant.objects.select_for_update().get(pk=participant.pk)
+    locked.picking_round = participant.picking_round
+    return locked
 
 
 def _choose_set_candidates(participant: Participant, set_size: int, rng: random.Random) -> list[Candidate]:

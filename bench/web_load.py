@@ -16,7 +16,7 @@ more. Reports requests/s and p50/p95/p99 latency per endpoint, errors, and the r
 Every client comes from 127.0.0.1, so the per-address participant and anonymous rates are lifted for the
 run (real participants have their own addresses).
 
-Usage: python bench/web_load.py [--participants 50] [--seconds 30] [--trials 40] [--workers 3]
+Usage: python bench/web_load.py [--participants 50] [--seconds 30] [--trials 120] [--workers 3]
                                 [--worker-class sync] [--threads 1] [--database pienet_bench] [--out FILE]
 """
 import argparse
@@ -46,7 +46,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=50, help="Concurrent clients (half pick, half vote).")
     parser.add_argument("--seconds", type=float, default=30, help="How long the clients run.")
-    parser.add_argument("--trials", type=int, default=40, help="Trials each voter can vote on.")
+    parser.add_argument("--trials", type=int, default=120,
+                        help="Trials each voter can vote on (enough that no voter runs out within --seconds).")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes.")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread).")
     parser.add_argument("--threads", type=int, default=1, help="Threads per gunicorn worker (gthread).")
@@ -117,6 +118,7 @@ class Recorder:
         self.errors = defaultdict(int)
         self.picks_answered = set()
         self.votes_answered = set()
+        self.voters_out_of_trials = 0
 
     def record(self, endpoint: str, seconds: float, status: int, expected=(200,)) -> None:
         with self.lock:
@@ -203,6 +205,9 @@ def voter(port: int, study_slug: str, sessionid: str, recorder: Recorder, deadli
         with recorder.lock:
             recorder.votes_answered.add(trial["token"])
         state = json.loads(data)
+    if state.get("stage") == "done":
+        with recorder.lock:
+            recorder.voters_out_of_trials += 1
 
 
 def gunicorn_command(args, port: int) -> list[str]:
@@ -264,6 +269,8 @@ def main() -> None:
             "seconds": round(elapsed, 1), "seeding_seconds": round(seeding_seconds, 1),
             "gunicorn": {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads},
             "endpoints": endpoints, "errors": dict(recorder.errors),
+            # voters idle once their trials run out, and then the vote rate measures the seeding, not the site
+            "voters_out_of_trials": recorder.voters_out_of_trials,
             "rows": stored_rows(recorder.picks_answered, recorder.votes_answered),
         }
     text = json.dumps(result, indent=2)

@@ -120,6 +120,14 @@ def _load_module(module: nn.Module, state: Any, what: str, path) -> nn.Module:
     return module.eval()
 
 
+def _with_identity_standardization(state: Any) -> Any:
+    """PieNet weights saved before its vector standardization existed were trained on raw vectors: identity."""
+    key = "pub_block6.project_vector.weight"
+    if isinstance(state, dict) and "vector_center" not in state and key in state:
+        state = {**state, "vector_center": torch.zeros(state[key].shape[1]), "vector_spread": torch.ones(())}
+    return state
+
+
 def load_checkpoint(path, map_location="cpu") -> LoadedCheckpoint:
     """Load a checkpoint written by :func:`save_checkpoint`; networks come back in eval mode, fp32."""
     payload = _read(path, map_location)
@@ -140,7 +148,8 @@ def load_checkpoint(path, map_location="cpu") -> LoadedCheckpoint:
     embedding_net = _load_module(EmbeddingNet(config).to(map_location), payload.get("embedding"), "embedding", path)
     pienet = None
     if payload.get("pienet") is not None:
-        pienet = _load_module(PieNet(config).to(map_location), payload["pienet"], "PieNet", path)
+        pienet = _load_module(PieNet(config).to(map_location), _with_identity_standardization(payload["pienet"]),
+                              "PieNet", path)
     return LoadedCheckpoint(embedding_net=embedding_net, pienet=pienet, config=config,
                             styles=dict(zip(names, vectors)), metadata=metadata, format_version=version)
 

@@ -54,6 +54,14 @@ class PieNet(nn.Module):
     with it, up-sampled to the input size, and a final 3×3 convolution yields ΔI. That convolution starts at
     zero (our choice) so an untrained PieNet is the identity and training starts from the input image.
     ``forward`` returns ΔI, not the enhanced image, because the loss (eq. 7) needs the delta itself.
+
+    Vector standardization (our addition): the paper's f_k are free unit vectors, about orthogonal to each other.
+    v2 conditions on mean embeddings, which share a large common part (pairwise cosine 0.92 on average; what
+    tells users apart is about a quarter of the norm), so the PUBs would see the users' differences as small
+    wiggles on a constant, and a PieNet trained on them gave every style the same look. ``forward`` therefore
+    centres each vector on the training users' mean and divides by their spread (buffers saved with the
+    weights, set once from the users' vectors by :meth:`set_vector_standardization`); the identity until then,
+    and for checkpoints from before it.
     """
 
     def __init__(self, config: ModelConfig, init: str = "random"):
@@ -73,6 +81,20 @@ class PieNet(nn.Module):
         self.to_delta = nn.Conv2d(narrow + 64, 3, kernel_size=3, padding=1)
         nn.init.zeros_(self.to_delta.weight)
         nn.init.zeros_(self.to_delta.bias)
+        self.register_buffer("vector_center", torch.zeros(vector))
+        self.register_buffer("vector_spread", torch.ones(()))
+
+    @torch.no_grad()
+    def set_vector_standardization(self, vectors: torch.Tensor) -> None:
+        """Centre on the mean of ``vectors`` (one per training user) and scale by their RMS distance from it, so
+        the users' vectors reach the PUBs spread around 0 with norm about 1, like the paper's f_k."""
+        center = vectors.float().mean(dim=0)
+        spread = (vectors.float() - center).norm(dim=1).pow(2).mean().sqrt().clamp_min(1e-6)
+        self.vector_center.copy_(center)
+        self.vector_spread.fill_(spread)
+
+    def standardize(self, vector: torch.Tensor) -> torch.Tensor:
+        return (vector.float() - self.vector_center) / self.vector_spread
 
     def copy_encoder_from(self, embedding_net: nn.Module) -> None:
         """Start the encoder from the trained embedding trunk (conv1 … block 8 are the same ResNet-18 layers):
@@ -87,6 +109,7 @@ class PieNet(nn.Module):
     def forward(self, image: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
         if vector.dim() == 1:
             vector = vector.unsqueeze(0).expand(image.shape[0], -1)
+        vector = self.standardize(vector)
         conv1 = self.conv1(self.normalize(image))
         block2 = self.blocks_1_2(self.maxpool(conv1))
         block4 = self.blocks_3_4(block2)

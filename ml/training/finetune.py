@@ -207,11 +207,12 @@ def _train_pienet(pienet, embedding_net, labels, users, stage_vectors, config, r
                              in_memory=stage.in_memory, device=context.device if stage.in_memory else "cpu")
     optimizer = torch.optim.Adam(pienet.parameters(), lr=stage.learning_rate)
     loss_function = PieNetLoss(embedding_net, stage.lambda_perceptual, stage.lambda_tv)
+    spread = float(pienet.vector_spread)
 
     def train_step(batch, step: int) -> dict[str, torch.Tensor]:
         images, targets, user_indices = batch
         vectors = perturb(stage_vectors[user_indices.to(stage_vectors.device)], stage.vector_noise,
-                          noise_generator(stage.seed, step, context.rank))
+                          noise_generator(stage.seed, step, context.rank), spread)
         return pienet_step(pienet, optimizer, loss_function, stage, step, context.device, images, targets, vectors)
 
     run_steps(stage=PIENET_STAGE, batches=loader_batches(pairs, stage, 0, context), recipe=stage,
@@ -253,8 +254,9 @@ def finetune(labels_dir, out_dir, recipe: FinetuneRecipe, base_checkpoint=None, 
                                if user.kind == "participant" and user.name in means}
         if recipe.from_scratch or base.pienet is None:
             pienet = new_pienet(config, "embedding" if recipe.init == "random" else recipe.init, embedding_net)
+            pienet.set_vector_standardization(stage_vectors)
         else:
-            pienet = base.pienet
+            pienet = base.pienet  # keeps the standardization its weights were trained with
         pienet = pienet.to(context.device).train()
         styles = [user.name for user in users if user.kind == "style"]
         style_rows = [index for index, user in enumerate(users) if user.kind == "style"]

@@ -32,10 +32,11 @@ STAGE = "pienet"
 INIT_CHOICES = ("embedding", "random", "imagenet")
 
 
-def perturb(vectors: torch.Tensor, noise_norm: float, generator: torch.Generator) -> torch.Tensor:
-    """Add noise n with ‖n‖₂ = noise_norm, uniform on the sphere (Sec. 4.1), so PieNet tolerates small vector
-    changes — new users' vectors are estimates."""
-    noise = F.normalize(torch.randn(vectors.shape, generator=generator), dim=1) * noise_norm
+def perturb(vectors: torch.Tensor, noise_norm: float, generator: torch.Generator, spread: float = 1.0) -> torch.Tensor:
+    """Add noise n with ‖n‖₂ = noise_norm × spread, uniform on the sphere (Sec. 4.1), so PieNet tolerates small
+    vector changes — new users' vectors are estimates. ``spread`` is PieNet's vector spread: the paper's norm
+    0.1 is relative to unit vectors around 0, ours to the users' vectors around their mean."""
+    noise = F.normalize(torch.randn(vectors.shape, generator=generator), dim=1) * (noise_norm * spread)
     return vectors + noise.to(vectors.device)
 
 
@@ -119,6 +120,9 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
             raise CheckpointError("stage 1's users differ from this dataset's training users and random users.")
         named = [index for index, user in enumerate(bank.users) if user.named]
         stored = pool_vectors(pools[named])
+        if not resume:  # every training user's vector, named and random, as scheme 2 makes it from all its images
+            pienet.set_vector_standardization(pool_vectors(pools))
+        spread = float(pienet.vector_spread)
         embedding_net = loaded.embedding_net.to(context.device).eval().requires_grad_(False)
         pienet = pienet.to(context.device).train()
         model = context.wrap(pienet)
@@ -140,7 +144,7 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
             images, targets, users = batch
             generator = noise_generator(recipe.seed, step, context.rank)
             vectors = subset_mean_vectors(pools, users, recipe.max_subset, generator, recipe.min_subset)
-            vectors = perturb(vectors, recipe.vector_noise, generator)
+            vectors = perturb(vectors, recipe.vector_noise, generator, spread)
             return pienet_step(model, optimizer, loss_function, recipe, step, context.device, images, targets,
                                vectors)
 

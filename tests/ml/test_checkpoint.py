@@ -108,3 +108,18 @@ def test_training_state_round_trip(tmp_path):
     torch.testing.assert_close(fresh.state_dict()["state"][0]["exp_avg"], optimizer.state_dict()["state"][0]["exp_avg"])
     with pytest.raises(CheckpointError, match="stage"):
         load_training_state(tmp_path / "state.pt", fresh, "embedding")
+
+
+def test_pienet_standardization_round_trips_and_old_weights_load_as_identity(tmp_path, tiny_config, tiny_networks):
+    embedding_net, pienet = tiny_networks
+    pienet.set_vector_standardization(torch.randn(5, tiny_config.vector_dim))
+    _save(tmp_path / "new.pt", (embedding_net, pienet), tiny_config)
+    loaded = load_checkpoint(tmp_path / "new.pt").pienet
+    torch.testing.assert_close(loaded.vector_center, pienet.vector_center)
+    torch.testing.assert_close(loaded.vector_spread, pienet.vector_spread)
+
+    payload = torch.load(tmp_path / "new.pt", weights_only=True)
+    del payload["pienet"]["vector_center"], payload["pienet"]["vector_spread"]  # as saved before the buffers
+    torch.save(payload, tmp_path / "old.pt")
+    old = load_checkpoint(tmp_path / "old.pt").pienet
+    assert float(old.vector_spread) == 1.0 and not old.vector_center.any()

@@ -77,3 +77,17 @@ def test_model_config_dict_round_trip():
     assert ModelConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError, match="Unknown"):
         ModelConfig.from_dict({**config.to_dict(), "depth": 50})
+
+
+def test_vector_standardization_spreads_the_users_around_zero(tiny_config):
+    """Vectors that share a large common part (like mean embeddings) reach the PUBs centred with RMS norm 1,
+    and the delta depends on the vector only through that standardized form."""
+    pienet = PieNet(tiny_config).eval()
+    common = torch.nn.functional.normalize(torch.randn(512), dim=0)
+    users = torch.nn.functional.normalize(common + 0.2 * torch.randn(6, 512) / 512 ** 0.5, dim=1)
+    torch.testing.assert_close(pienet.standardize(users), users)  # identity until set
+    pienet.set_vector_standardization(users)
+    standardized = pienet.standardize(users)
+    torch.testing.assert_close(standardized.mean(dim=0), torch.zeros(512), atol=1e-5, rtol=0)
+    assert standardized.norm(dim=1).pow(2).mean().sqrt().item() == pytest.approx(1.0, rel=1e-4)
+    assert float(pienet.vector_spread) < 0.3  # the users' differences were a small part of their norm

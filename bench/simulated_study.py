@@ -15,7 +15,7 @@ PieNet (personal) against each other method, position bias, exclusions, wall tim
 
 Usage: python bench/simulated_study.py [--checkpoint checkpoints/pienet.pt] [--photos ../shared/data/photos]
            [--participants 20] [--trials 10] [--seed 0] [--pool-photos 24] [--voting-photos N]
-           [--careless 0] [--threads 0] [--out FILE] [--keep]
+           [--careless 0] [--threads 0] [--out FILE] [--report DIR] [--keep]
 Progress goes to stderr, the JSON object to stdout (and to --out). Exit 2: bad arguments or inputs.
 """
 import argparse
@@ -75,6 +75,9 @@ def parse_args():
                         help="Torch threads of the workers (OMP_NUM_THREADS); 0: as the environment says.")
     parser.add_argument("--timeout", type=float, default=3600, help="Seconds to wait for the preparation jobs.")
     parser.add_argument("--out", type=Path, help="Also write the JSON here.")
+    parser.add_argument("--report", type=Path,
+                        help="Folder of an experiments report (`python -m ml experiments --out`) of the same "
+                             "checkpoint: the tally goes into its metrics.json and report.md.")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary installation (path on stderr).")
     args = parser.parse_args()
     if args.participants < 1 or args.trials < 1 or args.pool_photos < 2 or args.set_size < 2:
@@ -97,6 +100,8 @@ def check_inputs(args) -> None:
         raise Failure(f"The photo folder {args.photos} does not exist; pass --photos DIR (with manifest.csv).", 2)
     if not (args.photos / "manifest.csv").is_file():
         raise Failure(f"{args.photos} has no manifest.csv, so the scenes (and the test split) are unknown.", 2)
+    if args.report is not None and not (args.report / "metrics.json").is_file():
+        raise Failure(f"{args.report} holds no metrics.json; pass the --out folder of `python -m ml experiments`.", 2)
 
 
 def configure_environment(args, state_dir: Path) -> None:
@@ -513,6 +518,10 @@ def main() -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")
+    if args.report:
+        from ml.experiments.report import add_simulated_study
+
+        add_simulated_study(args.report, result)
     return 0
 
 

@@ -3,6 +3,7 @@ from metrics.json)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,12 @@ def write_report(results: dict, path: Path) -> None:
         "",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def add_simulated_study(folder: Path, study: dict) -> None:
+    """Put a simulated study's tally (``bench/simulated_study.py``) into the experiments report in ``folder``
+    (its ``metrics.json`` and ``report.md``): the study and the experiments of one checkpoint in one report."""
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    metrics["simulated_study"] = study
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    write_report(metrics, folder / "report.md")

@@ -11,6 +11,7 @@ from ml.experiments import ExperimentSettings
 from ml.experiments.protocol import ExperimentData
 from ml.experiments.replication import (CardError, ReplicationSpec, build_subset, differences, measure, read_card,
                                         write_card)
+from ml.experiments.report import add_simulated_study, write_report
 from ml.experiments.targets import targets
 from ml.images import load_image
 from ml.metrics import psnr
@@ -197,3 +198,20 @@ def test_card_command_writes_the_card(two_unseen_users, tmp_path, capsys):
     assert card["replication"]["metrics"]["mpsnr"] == pytest.approx(json.loads(capsys.readouterr().out)["mpsnr"])
     assert card["checkpoint"]["config"]["pienet_size"] == 64 and card["replication"]["precision"] == "fp32"
     assert torch.isfinite(torch.tensor(card["replication"]["metrics"]["mssim"]))
+
+
+def test_a_simulated_study_joins_the_report_of_its_checkpoint(experiment, tmp_path):
+    out, results = experiment
+    folder = tmp_path / "report"
+    folder.mkdir()
+    (folder / "metrics.json").write_text(json.dumps(results))
+    write_report(results, folder / "report.md")
+    assert "Not run with this report" in (folder / "report.md").read_text()
+    study = {"description": "20 synthetic participants, 10 trials each.", "methods": [
+        {"label": "PieNet (personal)", "votes": 90, "share": 0.45, "holm_p": None},
+        {"label": "auto_levels", "votes": 30, "share": 0.15, "holm_p": 0.0004},
+    ]}
+    add_simulated_study(folder, study)
+    report = (folder / "report.md").read_text()
+    assert "20 synthetic participants" in report and "| auto_levels | 30 | 15.0% | 0.0004 |" in report
+    assert json.loads((folder / "metrics.json").read_text())["simulated_study"] == study

@@ -120,11 +120,10 @@ def _load_module(module: nn.Module, state: Any, what: str, path) -> nn.Module:
     return module.eval()
 
 
-def _with_identity_standardization(state: Any) -> Any:
+def _with_identity_standardization(state: Any, vector_dim: int) -> Any:
     """PieNet weights saved before its vector standardization existed were trained on raw vectors: identity."""
-    key = "pub_block6.project_vector.weight"
-    if isinstance(state, dict) and "vector_center" not in state and key in state:
-        state = {**state, "vector_center": torch.zeros(state[key].shape[1]), "vector_spread": torch.ones(())}
+    if isinstance(state, dict) and "vector_center" not in state:
+        state = {**state, "vector_center": torch.zeros(vector_dim), "vector_spread": torch.ones(())}
     return state
 
 
@@ -148,8 +147,8 @@ def load_checkpoint(path, map_location="cpu") -> LoadedCheckpoint:
     embedding_net = _load_module(EmbeddingNet(config).to(map_location), payload.get("embedding"), "embedding", path)
     pienet = None
     if payload.get("pienet") is not None:
-        pienet = _load_module(PieNet(config).to(map_location), _with_identity_standardization(payload["pienet"]),
-                              "PieNet", path)
+        state = _with_identity_standardization(payload["pienet"], config.vector_dim)
+        pienet = _load_module(PieNet(config).to(map_location), state, "PieNet", path)
     return LoadedCheckpoint(embedding_net=embedding_net, pienet=pienet, config=config,
                             styles=dict(zip(names, vectors)), metadata=metadata, format_version=version)
 

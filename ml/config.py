@@ -28,6 +28,9 @@ def _from_dict(cls, data: dict[str, Any]):
     return cls(**values)
 
 
+HEADS = ("affine", "pixel")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Sizes of the two networks.
@@ -39,6 +42,9 @@ class ModelConfig:
     ``preference_channels``: channels the preference vector is projected to inside each personalized
     up-sample block; the paper does not say, we chose 64.
     ``decoder_channels``: output widths of the three PUBs, matching the encoder widths they join.
+    ``head``: what PieNet's last convolution predicts. ``"affine"`` (v2, our departure): a 3×4 colour matrix per
+    pixel, ΔI = (A − 1)·I + b, so a colour or tone change is a smooth map that up-samples to any resolution without
+    losing the photo's own detail and colour edges; ``"pixel"`` (the paper, v1): ΔI itself.
     """
 
     embed_size: int = 256
@@ -46,6 +52,7 @@ class ModelConfig:
     vector_dim: int = 512
     preference_channels: int = 64
     decoder_channels: tuple[int, int, int] = (256, 128, 64)
+    head: str = "affine"
 
     def __post_init__(self):
         for name in ("embed_size", "pienet_size", "vector_dim", "preference_channels"):
@@ -56,6 +63,8 @@ class ModelConfig:
             raise ConfigError("embed_size and pienet_size must be at least 32 (ResNet-18 downsamples by 32).")
         if len(self.decoder_channels) != 3 or any(int(c) < 1 for c in self.decoder_channels):
             raise ConfigError("decoder_channels must be three positive integers.")
+        if self.head not in HEADS:
+            raise ConfigError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -64,6 +73,9 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        """A saved configuration; one saved before ``head`` existed describes a v1 model, whose head is "pixel"."""
+        if isinstance(data, dict) and "head" not in data:
+            data = {**data, "head": "pixel"}
         return _from_dict(cls, data)
 
 

@@ -1,7 +1,8 @@
 """Enhancement at any resolution for a constant network cost (Sec. 3.2 predicts a delta image, which is smooth,
 so it can be computed on a small copy and up-sampled): resize the photo so its long side is the network size,
-run PieNet there, up-sample ΔI to the original resolution and add it to the full-resolution input
-(:mod:`ml.resampling` does both resizes fast on the photo's H×W×3 layout).
+run PieNet there, up-sample its output to the original resolution and apply it to the full-resolution input —
+ΔI added, or (the affine head) the colour-matrix map applied to every pixel (:mod:`ml.resampling` does both
+resizes fast on the photo's H×W×3 layout).
 
 When the photo already has the network size both resizes are identities, so the result equals running PieNet
 directly.
@@ -21,7 +22,7 @@ from ml.checkpoint import load_checkpoint
 from ml.config import ModelConfig
 from ml.images import ImageError, load_image
 from ml.models import EmbeddingNet, PieNet
-from ml.resampling import add_enlarged, shrink
+from ml.resampling import add_enlarged, apply_enlarged_affine, shrink
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 VectorLike = Union[str, torch.Tensor, np.ndarray, Sequence[float]]
@@ -179,11 +180,12 @@ class Enhancer:
         photos = [torch.from_numpy(image).to(self.device) for image in images]
         small = torch.cat([shrink(photo, *shape) for photo in photos])
         with self._autocast():
-            delta = self.pienet(small.contiguous(memory_format=torch.channels_last), vectors)
-        delta = delta.float()
-        if strength != 1.0:
-            delta = delta * strength
-        return [add_enlarged(photo, delta[i:i + 1]).cpu().numpy() for i, photo in enumerate(photos)]
+            output = self.pienet.head_output(small.contiguous(memory_format=torch.channels_last), vectors)
+        output = output.float()
+        if strength != 1.0:  # ΔI is linear in either head's output
+            output = output * strength
+        apply = apply_enlarged_affine if self.pienet.head == "affine" else add_enlarged
+        return [apply(photo, output[i:i + 1]).cpu().numpy() for i, photo in enumerate(photos)]
 
     @torch.inference_mode()
     def embed(self, images: Sequence, batch_size: int = 32) -> torch.Tensor:

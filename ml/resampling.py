@@ -71,3 +71,31 @@ def add_enlarged(photo: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     rows = F.interpolate(delta, size=(small_height, width), mode="bilinear", antialias=True, align_corners=False)
     rows = rows[0].permute(1, 2, 0).reshape(small_height, width * 3)
     return _filter_rows(rows, height, base=photo.reshape(height, width * 3)).view(height, width, 3)
+
+
+def apply_enlarged_affine(photo: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+    """clip(A·photo + b) as an H×W×3 tensor, the 1×12×h×w colour-matrix map of PieNet's affine head
+    (:func:`ml.models.pienet.affine_delta`) resized to the photo's H×W the way :func:`add_enlarged` resizes ΔI.
+
+    A block of rows at a time (12 full-size channels of a 12-megapixel photo would be over half a gigabyte): the
+    block's rows of the map are filtered at the map's own small width, then widened, then applied channel plane
+    by channel plane (nine multiply-adds per pixel, no 3×3 temporaries)."""
+    height, width = photo.shape[:2]
+    channels, small_height, small_width = coefficients.shape[1:]
+    planes = coefficients[0].permute(1, 0, 2).reshape(small_height, channels * small_width)
+    weights, first, last = _row_filter(height, small_height, photo.device)
+    result = torch.empty_like(photo)
+    block = math.ceil(height / MAX_BLOCKS)
+    for start in range(0, height, block):
+        stop = min(height, start + block)
+        band = slice(first[start], last[stop - 1] + 1)
+        rows = torch.mm(weights[start:stop, band], planes[band]).view(stop - start, channels, 1, small_width)
+        local = F.interpolate(rows, size=(1, width), mode="bilinear", antialias=True, align_corners=False)
+        local = local.view(stop - start, channels, width).transpose(0, 1)
+        pixels = photo[start:stop].permute(2, 0, 1).contiguous()
+        mixed = local[9:] + pixels
+        for out in range(3):
+            for source in range(3):
+                mixed[out].addcmul_(local[3 * out + source], pixels[source])
+        result[start:stop] = mixed.permute(1, 2, 0).clamp_(0.0, 1.0)
+    return result

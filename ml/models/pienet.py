@@ -11,6 +11,18 @@ from ml.config import ModelConfig
 from ml.models.backbone import ImageNetNormalize, resnet18
 
 
+AFFINE_CHANNELS = 12
+
+
+def affine_delta(coefficients: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """ΔI of the "affine" head: per pixel, channels 0–8 are A − 1 (row-major 3×3) and 9–11 are b, so
+    I + ΔI = A·I + b. Zero coefficients are the identity (the head starts at zero, like the pixel head)."""
+    coefficients = coefficients.float()
+    image = image.float()
+    matrix = coefficients[:, :9].unflatten(1, (3, 3))
+    return (matrix * image[:, None]).sum(dim=2) + coefficients[:, 9:]
+
+
 def _upsample(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tensor.shape[-2:] == size:
         return tensor
@@ -55,6 +67,13 @@ class PieNet(nn.Module):
     zero (our choice) so an untrained PieNet is the identity and training starts from the input image.
     ``forward`` returns ΔI, not the enhanced image, because the loss (eq. 7) needs the delta itself.
 
+    Affine head (v2, ``config.head``): the last convolution predicts a 3×4 colour matrix per pixel instead of
+    ΔI. The paper's ΔI is computed at the network's size and up-sampled, so at full resolution it can only add a
+    blurred correction: a monochrome look left the colour of every edge (v2s: chroma spread 10 levels against
+    ≤ 4), and the network had to rebuild each pixel's colour from its features to recolour it. A matrix map
+    is smooth wherever the look is a colour or tone transform, up-samples without loss, and is applied to the
+    full-resolution pixels (HDRNet's idea, without its bilateral grid).
+
     Vector standardization (our addition): the paper's f_k are free unit vectors, about orthogonal to each other.
     v2 conditions on mean embeddings, which share a large common part (pairwise cosine 0.92 on average; what
     tells users apart is about a quarter of the norm), so the PUBs would see the users' differences as small
@@ -78,7 +97,8 @@ class PieNet(nn.Module):
         self.pub_block6 = PersonalizedUpsampleBlock(vector, pref, 512, 256, wide)
         self.pub_block4 = PersonalizedUpsampleBlock(vector, pref, wide, 128, middle)
         self.pub_block2 = PersonalizedUpsampleBlock(vector, pref, middle, 64, narrow)
-        self.to_delta = nn.Conv2d(narrow + 64, 3, kernel_size=3, padding=1)
+        self.head = config.head
+        self.to_delta = nn.Conv2d(narrow + 64, AFFINE_CHANNELS if self.head == "affine" else 3, 3, padding=1)
         nn.init.zeros_(self.to_delta.weight)
         nn.init.zeros_(self.to_delta.bias)
         self.register_buffer("vector_center", torch.zeros(vector))
@@ -107,6 +127,13 @@ class PieNet(nn.Module):
             mine.load_state_dict(theirs.state_dict())
 
     def forward(self, image: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+        """ΔI at the image's resolution, whatever the head."""
+        output = self.head_output(image, vector)
+        return affine_delta(output, image) if self.head == "affine" else output
+
+    def head_output(self, image: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+        """What the last convolution predicts at the image's resolution: ΔI ("pixel") or the colour-matrix map
+        ("affine", see :func:`affine_delta`), which the enhancer up-samples before applying it."""
         if vector.dim() == 1:
             vector = vector.unsqueeze(0).expand(image.shape[0], -1)
         vector = self.standardize(vector)

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from ml.config import EmbeddingRecipe, ModelConfig, PieNetRecipe
-from ml.models import EmbeddingNet, PieNet
+from ml.models import EmbeddingNet
 from ml.synthetic import make_synthetic_dataset
 from ml.training.embedding import train_embedding
 from ml.training.pienet import train_pienet
+from tests.ml.helpers import active_pienet
 
 TINY = ModelConfig(embed_size=32, pienet_size=64)
 
@@ -20,15 +21,6 @@ def dataset_dir(tmp_path_factory):
 @pytest.fixture
 def tiny_config():
     return TINY
-
-
-def active_pienet(config: ModelConfig, seed: int = 0) -> PieNet:
-    """A PieNet whose output layer is not zero, so its delta depends on image and vector (eval mode)."""
-    torch.manual_seed(seed)
-    pienet = PieNet(config)
-    torch.nn.init.normal_(pienet.to_delta.weight, std=0.05)
-    torch.nn.init.normal_(pienet.to_delta.bias, std=0.05)
-    return pienet.eval()
 
 
 @pytest.fixture

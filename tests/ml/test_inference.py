@@ -1,3 +1,4 @@
+import dataclasses
 import io
 
 import numpy as np
@@ -6,9 +7,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ml.config import HEADS
 from ml.images import ImageError
 from ml.inference import Enhancer, UnknownStyleError
+from ml.models import EmbeddingNet, PieNet
+from ml.models.pienet import affine_delta
 from ml.synthetic import synthetic_photo
+from tests.ml.helpers import active_pienet
 
 
 @pytest.fixture
@@ -37,16 +42,35 @@ def test_full_resolution_path_equals_direct_pienet_when_sizes_match(enhancer):
     assert np.abs(enhanced - image).max() > 1e-3
 
 
-def test_large_photo_gets_the_upsampled_low_resolution_delta(enhancer):
+@pytest.mark.parametrize("head", HEADS)
+def test_large_photo_gets_the_upsampled_low_resolution_output(tiny_config, head):
+    """ΔI ("pixel") or the colour-matrix map ("affine") is computed on the network-size copy, enlarged bilinearly
+    and applied to the full-resolution pixels."""
+    config = dataclasses.replace(tiny_config, head=head)
+    enhancer = Enhancer(EmbeddingNet(config).eval(), active_pienet(config), config, {}, device="cpu",
+                        precision="fp32")
     image = _photo(131, 197)
-    vector = enhancer.style_vector("b")
+    vector = torch.randn(512, generator=torch.Generator().manual_seed(2))
     full = torch.from_numpy(image).permute(2, 0, 1)[None]
     small = F.interpolate(full, size=(43, 64), mode="bilinear", antialias=True, align_corners=False)
     with torch.no_grad():
-        delta = enhancer.pienet(small, vector[None])
-    delta = F.interpolate(delta, size=(131, 197), mode="bilinear", align_corners=False)  # enlarging: no antialias
+        output = enhancer.pienet.head_output(small, vector[None])
+    output = F.interpolate(output, size=(131, 197), mode="bilinear", align_corners=False)  # enlarging: no antialias
+    delta = affine_delta(output, full) if head == "affine" else output
     expected = (full + delta)[0].permute(1, 2, 0).clamp(0, 1).numpy()
     np.testing.assert_allclose(enhancer.enhance(image, vector), expected, atol=1e-5)
+
+
+def test_affine_head_keeps_a_monochrome_look_monochrome_at_full_resolution(tiny_config):
+    """A grey look is one colour matrix everywhere: applied to the full-resolution pixels it leaves no colour at
+    the photo's edges, where an up-sampled ΔI could only add a blurred correction."""
+    enhancer = Enhancer(EmbeddingNet(tiny_config).eval(), PieNet(tiny_config).eval(), tiny_config, {},
+                        device="cpu", precision="fp32")
+    grey = torch.tensor([0.299, 0.587, 0.114]).repeat(3, 1) - torch.eye(3)
+    with torch.no_grad():
+        enhancer.pienet.to_delta.bias[:9] = grey.flatten()
+    enhanced = enhancer.enhance(_photo(300, 450), torch.zeros(512))
+    assert np.abs(enhanced - enhanced.mean(axis=2, keepdims=True)).max() < 1e-5
 
 
 def test_strength_zero_returns_the_input_exactly(enhancer):
@@ -137,7 +161,7 @@ def test_exif_rotated_files_are_enhanced_upright(enhancer, tmp_path):
 @pytest.mark.parametrize("size, target", [((131, 197), (43, 64)), ((50, 30), (64, 38)), ((7, 5), (3, 2)),
                                           ((64, 64), (64, 64))])
 def test_resampling_matches_torch_interpolate(size, target):
-    from ml.resampling import add_enlarged, shrink
+    from ml.resampling import add_enlarged, apply_enlarged_affine, shrink
 
     photo = torch.rand(*size, 3, generator=torch.Generator().manual_seed(0))
     as_batch = photo.permute(2, 0, 1)[None]
@@ -147,6 +171,10 @@ def test_resampling_matches_torch_interpolate(size, target):
     resized = F.interpolate(delta, size=size, mode="bilinear", antialias=True, align_corners=False)
     expected = (as_batch + resized)[0].permute(1, 2, 0).clamp(0, 1)
     torch.testing.assert_close(add_enlarged(photo, delta), expected, atol=1e-5, rtol=0)
+    coefficients = (torch.rand(1, 12, *target, generator=torch.Generator().manual_seed(1)) - 0.5) / 4
+    resized = F.interpolate(coefficients, size=size, mode="bilinear", antialias=True, align_corners=False)
+    expected = (as_batch + affine_delta(resized, as_batch))[0].permute(1, 2, 0).clamp(0, 1)
+    torch.testing.assert_close(apply_enlarged_affine(photo, coefficients), expected, atol=1e-5, rtol=0)
 
 
 def test_embed_matches_the_training_preprocessing(enhancer):

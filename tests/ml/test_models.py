@@ -91,3 +91,23 @@ def test_vector_standardization_spreads_the_users_around_zero(tiny_config):
     torch.testing.assert_close(standardized.mean(dim=0), torch.zeros(512), atol=1e-5, rtol=0)
     assert standardized.norm(dim=1).pow(2).mean().sqrt().item() == pytest.approx(1.0, rel=1e-4)
     assert float(pienet.vector_spread) < 0.3  # the users' differences were a small part of their norm
+
+
+def test_affine_head_delta_is_its_colour_matrix_applied_to_the_image(tiny_config):
+    pienet = PieNet(tiny_config).eval()
+    torch.nn.init.normal_(pienet.to_delta.weight, std=0.05)
+    image, vector = torch.rand(2, 3, 40, 56), torch.randn(2, 512)
+    with torch.no_grad():
+        coefficients, delta = pienet.head_output(image, vector), pienet(image, vector)
+    assert coefficients.shape == (2, 12, 40, 56)
+    matrix = coefficients[:, :9].reshape(2, 3, 3, 40, 56)
+    expected = torch.einsum("nijhw,njhw->nihw", matrix, image) + coefficients[:, 9:]
+    torch.testing.assert_close(delta, expected)
+
+
+def test_saved_configurations_without_a_head_are_v1_pixel_heads():
+    """Checkpoints and registry rows written before the affine head describe the paper's ΔI head."""
+    saved = {key: value for key, value in ModelConfig().to_dict().items() if key != "head"}
+    assert ModelConfig().head == "affine" and ModelConfig.from_dict(saved).head == "pixel"
+    with pytest.raises(ConfigError, match="head"):
+        ModelConfig(head="lut")

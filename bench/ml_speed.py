@@ -9,7 +9,8 @@ Measures, with random-initialized networks of the default size (speed does not d
 - the training step rates of a recipe's two stages (default ``cpu``) through the real training loops on a
   synthetic dataset, and the recipe's projected length.
 
-Usage: python bench/ml_speed.py [--device cpu] [--skip-training] [--recipe cpu] [--direct-tile] [--out FILE]
+Usage: python bench/ml_speed.py [--device cpu] [--skip-training] [--recipe cpu] [--direct-tile] [--head affine|pixel]
+       [--out FILE]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml.config import EmbeddingRecipe, ModelConfig, PieNetRecipe  # noqa: E402
+from ml.config import HEADS, EmbeddingRecipe, ModelConfig, PieNetRecipe  # noqa: E402
 from ml.inference import Enhancer  # noqa: E402
 from ml.models import EmbeddingNet, PieNet  # noqa: E402
 from ml.personalize import mean_vector  # noqa: E402
@@ -66,10 +67,10 @@ def active_enhancer(config: ModelConfig, device: str, precision: str) -> Enhance
     return Enhancer(EmbeddingNet(config), pienet, config, {"style": vector}, device=device, precision=precision)
 
 
-def bench_enhance(device: str, direct_tile: bool) -> dict:
-    config = ModelConfig()
+def bench_enhance(device: str, direct_tile: bool, head: str) -> dict:
+    config = ModelConfig(head=head)
     image = photo(3000, 4000, 0)
-    results = {"photo": "4000x3000 float32 array (12.0 MP)", "network_long_side": config.pienet_size}
+    results = {"photo": "4000x3000 float32 array (12.0 MP)", "network_long_side": config.pienet_size, "head": head}
     enhancers = {precision: active_enhancer(config, device, precision) for precision in ("auto", "fp32")}
     default = enhancers["auto"]
     results["default_precision"] = str(default.autocast_dtype or torch.float32).replace("torch.", "")
@@ -162,12 +163,14 @@ def main() -> None:
     parser.add_argument("--direct-tile", action="store_true",
                         help="time direct PieNet on a 2048x1536 tile and extrapolate (the whole photo needs ~6 GB)")
     parser.add_argument("--training-steps", type=int, default=8)
+    parser.add_argument("--head", choices=HEADS, default=ModelConfig().head,
+                        help="PieNet's output head for the enhancement timings (default: new models')")
     parser.add_argument("--recipe", default="cpu", help="recipe whose training step rates are measured (default cpu)")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     report = {"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
               "cpu": platform.processor() or platform.machine(), "load_average_before": os.getloadavg()}
-    report.update(bench_enhance(args.device, args.direct_tile))
+    report.update(bench_enhance(args.device, args.direct_tile, args.head))
     report.update(bench_preference_vector(args.device))
     if not args.skip_training:
         report.update(bench_training(args.device, args.training_steps, args.recipe))

@@ -17,7 +17,6 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageFilter
 
-from ml.images import load_image_uint8
 from ml.personalize import mean_vector
 from ml.styles.registry import STYLES
 from studies import selectors
@@ -26,11 +25,11 @@ from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job
-from webapp.core.services import ServiceError
+from webapp.core.errors import Conflict, ServiceError
+from webapp.core.imaging import encode_jpeg, fit_within, photo_pixels, store_once, stored_variant
 from webapp.core.signing import keyed_digest, keyed_seed
 from webapp.participants import services as participant_services
 from webapp.participants.models import Participant, PickingRound
-from webapp.participants.services import Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -327,9 +326,7 @@ def _trials_create(entry: StudyParticipant, methods: list[StudyMethod], rng: ran
 
 def trial_source(photo) -> np.ndarray:
     """The photo every method of a trial starts from: its screen rendition at the trial size (uint8)."""
-    with default_storage.open(photo.screen.name, "rb") as handle:
-        pixels = load_image_uint8(handle.read())
-    return core_services.fit_within(pixels, TRIAL_IMAGE_SIZE)
+    return fit_within(photo_pixels(photo, "screen"), TRIAL_IMAGE_SIZE)
 
 
 def degrade_for_check(pixels: np.ndarray, seed: int) -> np.ndarray:
@@ -400,12 +397,12 @@ def _store_option(option: TrialOption, source: np.ndarray, photo) -> None:
         if not default_storage.exists(name):
             seed = int(photo.content_hash[:8], 16)
             degraded = degrade_for_check(source, seed)
-            core_services.store_once(name, core_services.encode_jpeg(degraded, TRIAL_IMAGE_QUALITY))
+            store_once(name, encode_jpeg(degraded, TRIAL_IMAGE_QUALITY))
     else:
         name = _output_name(photo.content_hash, option.method.key, size)
         if not default_storage.exists(name):
             output = STYLES[option.method.style](source.astype(np.float32) / 255)
-            core_services.store_once(name, core_services.encode_jpeg(output, TRIAL_IMAGE_QUALITY))
+            store_once(name, encode_jpeg(output, TRIAL_IMAGE_QUALITY))
     TrialOption.objects.filter(pk=option.pk).update(image=name)
 
 
@@ -441,7 +438,7 @@ def _gpu_renderer(entry: StudyParticipant):
         if missing:
             outputs = enhancer.enhance_batch([source] * len(missing), [vector for _, vector in missing])
             for (option, _), output in zip(missing, outputs):
-                core_services.store_once(names[option.pk], core_services.encode_jpeg(output, TRIAL_IMAGE_QUALITY))
+                store_once(names[option.pk], encode_jpeg(output, TRIAL_IMAGE_QUALITY))
         for option in options:
             TrialOption.objects.filter(pk=option.pk).update(image=names[option.pk])
 
@@ -452,8 +449,7 @@ def option_image(*, option: TrialOption) -> bytes:
     """An option's image as its participant gets it: the rendering (shared by everyone shown that method
     on that photo) with a variation keyed by the option, so that participants comparing their copies of
     a method's image cannot match them byte for byte and tell which option is which method."""
-    with default_storage.open(option.image.name, "rb") as handle:
-        return core_services.jpeg_variant(handle.read(), keyed_seed("trial", option.token), TRIAL_IMAGE_QUALITY)
+    return stored_variant(option.image.name, keyed_seed("trial", option.token), TRIAL_IMAGE_QUALITY)
 
 
 def trial_mark_shown(*, trial: Trial) -> None:

@@ -17,7 +17,7 @@ from studies.forms import StudyForm
 from studies.models import TrialOption
 from studies.permissions import researcher_required
 from studies.serializers import StudyConfigSerializer
-from webapp.core.services import ServiceError
+from webapp.core.errors import ServiceError
 from webapp.participants.services import AlreadyParticipated
 from webapp.participants.sessions import SESSION_KEY, remember_participant, session_participant
 from webapp.participants.views import RECRUITMENT_PARAMS

@@ -289,6 +289,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["webapp.core.permissions.DenyByDefault"],
     "DEFAULT_THROTTLE_CLASSES": ["webapp.core.throttles.AnonymousThrottle"],
+    # Service errors answer 400/403/409/503 with their message (webapp.core.errors), in every API.
+    "EXCEPTION_HANDLER": "webapp.core.exception_handler.service_exception_handler",
 }
 # Rates per client address (webapp.core.clients): anonymous API use, and a participant's session.
 PIENET_RATES = {

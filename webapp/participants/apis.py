@@ -9,14 +9,13 @@ import io
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.core.apis import JobOutputSerializer
 from webapp.core.models import Photo
 from webapp.core.permissions import IsResearcher, Public
-from webapp.core.services import ServiceError
 from webapp.core.throttles import ParticipantThrottle
 from webapp.participants import selectors, services
 from webapp.participants.serializers import (
@@ -24,22 +23,6 @@ from webapp.participants.serializers import (
     preview_state,
 )
 from webapp.participants.sessions import enforce_csrf, remember_participant, session_participant
-
-
-class _ConflictError(ValidationError):
-    status_code = status.HTTP_409_CONFLICT
-
-
-def _service_call(function, **kwargs):
-    """Run a service; its user-facing errors become 400, state conflicts 409, repeat joins 403."""
-    try:
-        return function(**kwargs)
-    except services.AlreadyParticipated as error:
-        raise PermissionDenied(str(error)) from None
-    except services.Conflict as error:
-        raise _ConflictError({"detail": str(error)}) from None
-    except ServiceError as error:
-        raise ValidationError({"detail": str(error)}) from None
 
 
 class RoundApi(APIView):
@@ -78,9 +61,8 @@ class JoinApi(RoundApi):
     def post(self, request, slug):
         payload = self.JoinInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        participant, created = _service_call(
-            services.participant_join, picking_round=self.picking_round, params=payload.validated_data,
-            consent=payload.validated_data["consent"],
+        participant, created = services.participant_join(
+            picking_round=self.picking_round, params=payload.validated_data, consent=payload.validated_data["consent"],
         )
         remember_participant(request, participant)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -100,7 +82,7 @@ class CurrentSetApi(RoundApi):
         description="The open set, or a new random one (idempotent: two tabs get the same set).",
     )
     def post(self, request, slug):
-        pick_set = _service_call(services.pick_set_current, participant=self.participant)
+        pick_set = services.pick_set_current(participant=self.participant)
         return Response(participant_state(self.participant, pick_set))
 
 
@@ -112,9 +94,7 @@ class ItemApi(RoundApi):
     def put(self, request, slug, token):
         payload = self.ItemChoiceSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        item = _service_call(
-            services.item_choose, participant=self.participant, token=token, liked=payload.validated_data["liked"]
-        )
+        item = services.item_choose(participant=self.participant, token=token, liked=payload.validated_data["liked"])
         item.picks = selectors.participant_pick_count(self.participant)
         return Response(ItemChoiceResultSerializer(item).data)
 
@@ -122,7 +102,7 @@ class ItemApi(RoundApi):
 class SubmitSetApi(RoundApi):
     @extend_schema(request=None, responses={200: PickSetSerializer})
     def post(self, request, slug, number: int):
-        pick_set = _service_call(services.pick_set_submit, participant=self.participant, number=number)
+        pick_set = services.pick_set_submit(participant=self.participant, number=number)
         return Response(PickSetSerializer(pick_set).data)
 
 
@@ -132,7 +112,7 @@ class FinishApi(RoundApi):
         responses={202: JobOutputSerializer, 200: OpenApiResponse(description="Finished; no model is active yet.")},
     )
     def post(self, request, slug):
-        job = _service_call(services.participant_finish, participant=self.participant)
+        job = services.participant_finish(participant=self.participant)
         if job is None:
             return Response({"detail": "Picks saved; no model is active yet."}, status=status.HTTP_200_OK)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
@@ -179,5 +159,5 @@ class CandidateRenderApi(APIView):
         if "photo_ids" in data:
             photos = photos.filter(pk__in=data["photo_ids"])
         styles = data.get("retouch_styles", list(services.STYLES))
-        job = _service_call(services.candidates_request, photos=list(photos), retouch_styles=styles, pienet=data["pienet"])
+        job = services.candidates_request(photos=list(photos), retouch_styles=styles, pienet=data["pienet"])
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -13,18 +13,17 @@ import time
 
 import numpy as np
 import torch
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ml.images import load_image_uint8
 from ml.personalize import consistency, mean_vector, optimize_vector
 from ml.styles.registry import STYLES, get_style
 from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job, ModelVersion, Photo
-from webapp.core.services import ServiceError
+from webapp.core.errors import Conflict, NotAllowed, ServiceError
+from webapp.core.imaging import encode_jpeg, fit_within, photo_pixels, store_once, stored_pixels, stored_variant
 from webapp.core.signing import keyed_digest, keyed_seed
 from webapp.participants import selectors
 from webapp.participants.models import (
@@ -40,12 +39,8 @@ RECRUITMENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 MTURK_PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
 
-class AlreadyParticipated(ServiceError):
+class AlreadyParticipated(NotAllowed):
     """This recruitment id already completed the round."""
-
-
-class Conflict(ServiceError):
-    """The request does not fit the participant's current state (e.g. the pick range is full)."""
 
 
 # --- Candidates -----------------------------------------------------------------------------
@@ -83,22 +78,15 @@ def candidates_request(*, photos: list[Photo], retouch_styles: list[str], pienet
 
 def candidate_source(photo: Photo) -> np.ndarray:
     """The photo at candidate size, from its screen rendition when there is one (cheaper to decode)."""
-    if photo.screen:
-        with default_storage.open(photo.screen.name, "rb") as handle:
-            pixels = load_image_uint8(handle.read())
-    else:
-        pixels = load_image_uint8(core_selectors.photo_read_bytes(photo))
-    return core_services.fit_within(pixels, CANDIDATE_SIZE)
+    return fit_within(photo_pixels(photo, "screen"), CANDIDATE_SIZE)
 
 
 def _store_candidate_images(photo: Photo, key: str, pixels) -> tuple[str, str]:
     """Store the rendering and its thumbnail under names that do not reveal the style."""
-    image = core_services.store_once(
-        f"candidates/{photo.content_hash[:16]}/{key}.jpg", core_services.encode_jpeg(pixels, CANDIDATE_QUALITY)
-    )
-    small = core_services.fit_within(pixels, CANDIDATE_THUMBNAIL_SIZE)
-    thumbnail = core_services.store_once(
-        f"candidates/{photo.content_hash[:16]}/{key}_t.jpg", core_services.encode_jpeg(small, CANDIDATE_THUMBNAIL_QUALITY)
+    image = store_once(f"candidates/{photo.content_hash[:16]}/{key}.jpg", encode_jpeg(pixels, CANDIDATE_QUALITY))
+    small = fit_within(pixels, CANDIDATE_THUMBNAIL_SIZE)
+    thumbnail = store_once(
+        f"candidates/{photo.content_hash[:16]}/{key}_t.jpg", encode_jpeg(small, CANDIDATE_THUMBNAIL_QUALITY)
     )
     return image, thumbnail
 
@@ -110,8 +98,7 @@ def item_image(*, item: SetItem, size: str) -> bytes:
         (item.candidate.image, CANDIDATE_QUALITY) if size == "screen"
         else (item.candidate.thumbnail, CANDIDATE_THUMBNAIL_QUALITY)
     )
-    with default_storage.open(field.name, "rb") as handle:
-        return core_services.jpeg_variant(handle.read(), keyed_seed("picking", item.token, size), quality)
+    return stored_variant(field.name, keyed_seed("picking", item.token, size), quality)
 
 
 def _candidate_key(*parts: str) -> str:
@@ -207,10 +194,7 @@ def candidates_embed(
     starts = range(0, len(ids), batch_size)
     for start in progress(starts) if progress else starts:
         batch = list(Candidate.objects.filter(pk__in=ids[start:start + batch_size]))
-        images = []
-        for candidate in batch:
-            with default_storage.open(candidate.image.name, "rb") as handle:
-                images.append(load_image_uint8(handle.read()))
+        images = [stored_pixels(candidate.image.name) for candidate in batch]
         vectors = enhancer.embed(images).cpu().numpy().astype("<f4")
         for candidate, vector in zip(batch, vectors):
             Candidate.objects.filter(pk=candidate.pk).update(

@@ -8,7 +8,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods
 
 from webapp.core import selectors as core_selectors
-from webapp.core.services import ServiceError
+from webapp.core.errors import ServiceError
 from webapp.participants import selectors, services
 from webapp.participants.models import SetItem
 from webapp.participants.sessions import SESSION_KEY, remember_participant, session_participant

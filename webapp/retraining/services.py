@@ -20,7 +20,6 @@ from pathlib import Path
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
@@ -30,12 +29,13 @@ from ml.checkpoint import CheckpointError
 from ml.config import ConfigError, ModelConfig
 from ml.data.datasets import DatasetError, FiveKLayout
 from ml.data.labels import LabelDataset, LabelDatasetWriter, UserLabels
-from ml.images import ImageError, load_image_uint8, resize_image
+from ml.images import ImageError, resize_image
 from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
 from webapp.core.model_runtime import ModelUnavailable, enhancer_for
 from webapp.core.models import AuditEvent, ModelVersion
-from webapp.core.services import ServiceError
+from webapp.core.errors import Conflict, ServiceError
+from webapp.core.imaging import stored_pixels
 from webapp.participants.models import Candidate, Participant
 from webapp.participants.services import CANDIDATE_SIZE, candidate_source
 from webapp.retraining import selectors
@@ -47,10 +47,6 @@ logger = logging.getLogger(__name__)
 USER_FACING = (ServiceError, ConfigError, DatasetError, CheckpointError, ModelUnavailable, ImageError)
 # Progress bands of the stages (percent): data, the two training stages, evaluation, registration.
 BANDS = {"dataset": (2, 10), "finetune-embedding": (10, 40), "finetune-pienet": (40, 85), "evaluation": (85, 97)}
-
-
-class Conflict(ServiceError):
-    """Another run is in progress."""
 
 
 class RunCancelled(Exception):
@@ -376,8 +372,7 @@ class _Exporter:
         key = f"cand-{candidate.pk}"
         if self.writer.has_image(key):
             return key
-        with default_storage.open(candidate.image.name, "rb") as handle:
-            target = load_image_uint8(handle.read())
+        target = stored_pixels(candidate.image.name)
         photo_key = self.photo(candidate, target.shape[:2])
         height, width = self.shapes[photo_key]
         self.writer.add_image(key, resize_image(target, (width, height)))

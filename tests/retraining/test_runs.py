@@ -192,7 +192,7 @@ def test_a_queued_run_cancels_at_once_and_its_message_is_then_ignored(retrain_se
 
 
 def test_from_scratch_with_automatic_promotion(retrain_settings, pool, admin_user, active_model):
-    retrain_settings.PIENET_RETRAIN_AUTO_PROMOTE_MARGIN = "-1000"  # any candidate beats the active model
+    retrain_settings.PIENET_RETRAIN_AUTO_PROMOTE_MARGIN = -1000.0  # any candidate beats the active model
     make_labels(participants=3, picks=6)
     run_id = start(api(admin_user), from_scratch=True).json()["id"]
     services.run_execute(run_id=run_id)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
@@ -494,16 +493,6 @@ def public_metrics(metrics: dict) -> dict:
     return {**metrics, "heldout": heldout}
 
 
-def auto_promote_margin() -> float | None:
-    value = settings.PIENET_RETRAIN_AUTO_PROMOTE_MARGIN
-    if value in ("", None):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"PIENET_RETRAIN_AUTO_PROMOTE_MARGIN must be a number (dB), got {value!r}.") from None
-
-
 def auto_promote_decision(metrics: dict, margin: float) -> tuple[bool, str]:
     """Promote by itself only when the candidate's held-out PSNR beats the active model's by `margin` dB and
     its held-out AUC is not lower (a model that renders better but ranks worse is left to an admin)."""
@@ -521,7 +510,7 @@ def auto_promote_decision(metrics: dict, margin: float) -> tuple[bool, str]:
 
 
 def _auto_promote(run: RetrainingRun, version: ModelVersion, metrics: dict) -> None:
-    margin = auto_promote_margin()
+    margin = settings.PIENET_RETRAIN_AUTO_PROMOTE_MARGIN
     if margin is None:
         return
     reporter = Reporter(run.pk)

@@ -210,7 +210,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 900)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 # A message a dead worker took is handed out again after the visibility timeout: fit it to the longest
 # job task (not Redis's one hour). A retraining run outlives it, and a redelivered run finds its first
-# worker still beating and stops (webapp.retraining.services._claim).
+# worker still beating and stops (webapp.retraining.runner._claim).
 if not EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("visibility_timeout", CELERY_TASK_TIME_LIMIT + 60)
 # A queued or running job untouched for longer than any task may run has lost its worker: health reports

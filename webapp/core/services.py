@@ -167,11 +167,15 @@ def photo_directory_sources(directory: Path) -> list[tuple[Path, str]]:
 
 
 def model_version_register(
-    *, checkpoint_path: Path, name: str = "", notes: str = "", activate: bool = False
+    *, checkpoint_path: Path, name: str = "", notes: str = "", activate: bool = False,
+    parent: ModelVersion | None = None, recipe: dict | None = None, data_snapshot: dict | None = None,
+    metrics: dict | None = None, created_by=None,
 ) -> tuple[ModelVersion, bool]:
     """Validate a checkpoint by loading it and record it with its hash, styles and metrics.
 
-    Returns (version, created); a file whose hash is already registered returns that version.
+    Returns (version, created); a file whose hash is already registered returns that version unchanged.
+    A retrained version also records its lineage: the `parent` it was retrained from, the training `recipe`,
+    the `data_snapshot` it learned from, its evaluation `metrics` (else the checkpoint's own) and who asked.
     """
     from ml.checkpoint import CheckpointError, file_sha256, load_checkpoint
 
@@ -198,8 +202,12 @@ def model_version_register(
             sha256=sha256,
             config=loaded.config.to_dict(),
             styles=sorted(loaded.styles),
-            metrics=metadata.get("metrics", {}),
+            metrics=metrics if metrics is not None else metadata.get("metrics", {}),
             notes=notes,
+            parent=parent,
+            recipe=recipe or {},
+            data_snapshot=data_snapshot or {},
+            created_by=created_by,
         )
         logger.info("model_registered", extra={"model_version": version.name, "sha256": sha256})
     if activate:

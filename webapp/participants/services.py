@@ -20,10 +20,10 @@ from ml.personalize import consistency, mean_vector, optimize_vector
 from ml.styles.registry import STYLES, get_style
 from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
-from webapp.core.model_runtime import enhancer_for
-from webapp.core.models import Job, ModelVersion, Photo
 from webapp.core.errors import Conflict, NotAllowed, ServiceError
 from webapp.core.imaging import encode_jpeg, fit_within, photo_pixels, store_once, stored_pixels, stored_variant
+from webapp.core.model_runtime import enhancer_for
+from webapp.core.models import Job, ModelVersion, Photo
 from webapp.core.signing import keyed_digest, keyed_seed
 from webapp.participants import selectors
 from webapp.participants.models import (
@@ -521,19 +521,47 @@ def _request_previews(preference: PreferenceVector, count: int, rng: random.Rand
 # --- Rounds ---------------------------------------------------------------------------------
 
 
-def picking_round_create(
-    *, slug: str, title: str, consent_text: str, min_picks: int = 10, max_picks: int = 20, set_size: int = 8,
-    scheme: str = PickingRound.Scheme.MEAN, preview_count: int = 3, completion_url: str = "",
-) -> PickingRound:
+def picking_round_check(*, min_picks: int, max_picks: int, set_size: int, scheme: str) -> None:
+    """A round's own rules; a study checks its configuration with them before it changes anything."""
     if not 1 <= min_picks <= max_picks:
         raise ServiceError(f"The pick range must satisfy 1 ≤ min ≤ max, got {min_picks}–{max_picks}.")
     if set_size < 2:
         raise ServiceError("A set shows at least 2 images.")
     if scheme not in PickingRound.Scheme.values:
         raise ServiceError(f"Unknown scheme {scheme!r}; use one of {', '.join(PickingRound.Scheme.values)}.")
+
+
+def picking_round_create(
+    *, slug: str, title: str, consent_text: str, min_picks: int = 10, max_picks: int = 20, set_size: int = 8,
+    scheme: str = PickingRound.Scheme.MEAN, preview_count: int = 3, completion_url: str = "",
+    studies_ref: str = "", is_open: bool = True,
+) -> PickingRound:
+    """A new round; one run by a study names it in `studies_ref` (joined only through the study's pages)."""
+    picking_round_check(min_picks=min_picks, max_picks=max_picks, set_size=set_size, scheme=scheme)
     if PickingRound.objects.filter(slug=slug).exists():
         raise ServiceError(f"A picking round {slug!r} exists already.")
     return PickingRound.objects.create(
         slug=slug, title=title, consent_text=consent_text, min_picks=min_picks, max_picks=max_picks,
         set_size=set_size, scheme=scheme, preview_count=preview_count, completion_url=completion_url,
+        studies_ref=studies_ref, is_open=is_open,
     )
+
+
+def picking_round_update(
+    *, picking_round: PickingRound, title: str, consent_text: str, min_picks: int, max_picks: int, set_size: int,
+    scheme: str, pool_photos=None,
+) -> PickingRound:
+    """Change a round's texts and picking rules (and its photo pool, when `pool_photos` is given)."""
+    picking_round_check(min_picks=min_picks, max_picks=max_picks, set_size=set_size, scheme=scheme)
+    picking_round.title, picking_round.consent_text = title, consent_text
+    picking_round.min_picks, picking_round.max_picks = min_picks, max_picks
+    picking_round.set_size, picking_round.scheme = set_size, scheme
+    picking_round.save()
+    if pool_photos is not None:
+        picking_round.pool_photos.set(pool_photos)
+    return picking_round
+
+
+def picking_round_set_open(*, picking_round_id: int, is_open: bool) -> None:
+    """Open or close a round to new participants (a study opens and closes its round with itself)."""
+    PickingRound.objects.filter(pk=picking_round_id).update(is_open=is_open)

@@ -17,6 +17,7 @@ from studies.design import config_validate, structural_changes, trials_plan
 from studies.models import Study, StudyMethod, StudyParticipant, Trial, TrialOption
 from studies.rendering import option_image  # noqa: F401  (part of the surface: what a participant's image is)
 from studies.voting import trial_mark_shown, vote_cast  # noqa: F401  (part of the surface: the writes of voting)
+from webapp.core import services as core_services
 from webapp.core.errors import Conflict, ServiceError
 from webapp.core.models import Job
 from webapp.participants import services as participant_services
@@ -187,8 +188,8 @@ def trials_create(entry: StudyParticipant, methods: list[StudyMethod], rng: rand
         plan = trials_plan(photos=photos, counted=counted, checks=checks, size=len(methods), seed=study.seed,
                            first_sequence=study.trials_assigned, rng=rng)
         _trials_store(study, entry, methods, plan)
-        job = Job.objects.create(
-            kind=Job.Kind.ENHANCE, model_version=study.model_version if any(m.needs_model for m in methods) else None,
+        job = core_services.job_create(
+            kind=Job.Kind.TRIALS, model_version=study.model_version if any(m.needs_model for m in methods) else None,
             params={"study_participant": entry.pk},
         )
         StudyParticipant.objects.filter(pk=entry.pk).update(render_job=job)

@@ -282,6 +282,22 @@ def audit_record(*, action: str, actor=None, model_version: ModelVersion | None 
 # --- Jobs -----------------------------------------------------------------------------------
 
 
+def job_create(*, kind: str, params: dict | None = None, model_version: ModelVersion | None = None,
+               photo: Photo | None = None) -> Job:
+    """A queued job of `kind` (the app asking for the work queues its task after the commit)."""
+    return Job.objects.create(kind=kind, params=params or {}, model_version=model_version, photo=photo)
+
+
+def job_record_result(*, job_id, result: dict) -> None:
+    """Keep what a finished stage found while the job goes on in its next stage."""
+    Job.objects.filter(pk=job_id).update(result=result)
+
+
+def jobs_delete(*, job_ids) -> None:
+    """Delete jobs (and what cascades from them) whose work is no longer wanted."""
+    Job.objects.filter(pk__in=job_ids).delete()
+
+
 def job_progress(*, job_id, percent: int) -> None:
     Job.objects.filter(pk=job_id).update(progress=percent, updated_at=timezone.now())
 
@@ -423,7 +439,7 @@ def _enhancement_job(photo: Photo, version: ModelVersion, params: dict) -> Job:
         vector_sha256=params.get("vector_sha256", ""), strength=Decimal(params["strength"]),
     )
     with transaction.atomic():
-        job = Job.objects.create(kind=Job.Kind.ENHANCE, photo=photo, model_version=version, params=params)
+        job = job_create(kind=Job.Kind.ENHANCE, photo=photo, model_version=version, params=params)
         if cached is not None:
             _job_succeed_with_enhancement(job, cached)
         else:

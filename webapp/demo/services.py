@@ -135,7 +135,7 @@ def upload_delete(*, upload: Upload) -> None:
     if files:
         default_storage.delete(folder)  # the emptied folder, where storage has folders
     with transaction.atomic():
-        Job.objects.filter(pk__in=upload.results.values_list("job_id", flat=True)).delete()
+        core_services.jobs_delete(job_ids=upload.results.values_list("job_id", flat=True))
         upload.delete()
 
 
@@ -230,8 +230,8 @@ def render_request(*, upload: Upload, style: str, blend_with: str = "", mix=0, s
     try:
         with transaction.atomic():
             if existing is not None:  # a failed rendering is tried afresh
-                existing.job.delete()
-            job = Job.objects.create(kind=Job.Kind.ENHANCE, model_version=version, params={"demo_result": token})
+                core_services.jobs_delete(job_ids=[existing.job_id])
+            job = core_services.job_create(kind=Job.Kind.DEMO_RENDER, model_version=version, params={"demo_result": token})
             result = Result.objects.create(
                 token=token, upload=upload, job=job, style_key=key, label=label, spec=spec, strength=strength
             )

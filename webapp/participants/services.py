@@ -69,7 +69,7 @@ def candidates_request(*, photos: list[Photo], retouch_styles: list[str], pienet
         "pienet_styles": list(version.styles) if (version is not None and pienet) else [],
     }
     with transaction.atomic():
-        job = Job.objects.create(kind=Job.Kind.CANDIDATES, model_version=version, params=params)
+        job = core_services.job_create(kind=Job.Kind.CANDIDATES, model_version=version, params=params)
         from webapp.participants.tasks import render_retouch_candidates
 
         render_retouch_candidates.delay_on_commit(str(job.pk))
@@ -134,7 +134,7 @@ def candidates_render_retouch(*, job_id: str) -> bool:
         done += len(styles) - len(todo)
     summary = {"retouch_rendered": rendered, "photos": len(photos)}
     if has_gpu_stage:
-        Job.objects.filter(pk=job.pk).update(result=summary)
+        core_services.job_record_result(job_id=job.pk, result=summary)
         from webapp.participants.tasks import render_pienet_candidates
 
         render_pienet_candidates.delay_on_commit(str(job.pk))
@@ -291,7 +291,7 @@ def _choose_set_candidates(participant: Participant, set_size: int, rng: random.
     for candidate_id, photo_id, style in pool:
         by_photo.setdefault(photo_id, []).append((candidate_id, style))
     chosen, styles_used = [], set()
-    for photo_id, options in list(by_photo.items())[:set_size]:
+    for _photo_id, options in list(by_photo.items())[:set_size]:
         candidate_id, style = min(options, key=lambda option: (option[0] in seen, option[1] in styles_used))
         chosen.append(candidate_id)
         styles_used.add(style)
@@ -394,7 +394,9 @@ def preference_request(*, participant: Participant, model_version: ModelVersion 
         return existing
     from webapp.participants.tasks import compute_preference
 
-    job = Job.objects.create(kind=Job.Kind.PREFERENCE, model_version=version, params={"participant": str(participant.pk)})
+    job = core_services.job_create(
+        kind=Job.Kind.PREFERENCE, model_version=version, params={"participant": str(participant.pk)}
+    )
     compute_preference.delay_on_commit(str(job.pk))
     return job
 
@@ -460,14 +462,12 @@ def preferences_recompute_request(*, model_version: ModelVersion) -> Job | None:
     version (an enhancement names the version its vector belongs to) until then."""
     if not selectors.finished_participants_without_vector(model_version).exists():
         return None
-    pending = Job.objects.filter(
-        kind=Job.Kind.RECOMPUTE, model_version=model_version, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
-    ).first()
+    pending = selectors.recompute_job_pending(model_version)
     if pending is not None:
         return pending
     from webapp.participants.tasks import recompute_preferences
 
-    job = Job.objects.create(kind=Job.Kind.RECOMPUTE, model_version=model_version)
+    job = core_services.job_create(kind=Job.Kind.RECOMPUTE, model_version=model_version)
     recompute_preferences.delay_on_commit(str(job.pk))
     return job
 

@@ -21,8 +21,8 @@ from studies.serializers import ParticipantStudyStateSerializer, StudyConfigSeri
 from webapp.core.apis import JobOutputSerializer
 from webapp.core.pagination import paginated_list_schema, paginated_response
 from webapp.core.permissions import IsResearcher, Public
-from webapp.core.throttles import ParticipantThrottle
 from webapp.participants.sessions import enforce_csrf, session_participant
+from webapp.participants.throttles import ParticipantThrottle
 
 EXPORTS = ("votes", "picks", "vectors")
 

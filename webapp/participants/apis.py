@@ -13,16 +13,19 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.core import selectors as core_selectors
 from webapp.core.apis import JobOutputSerializer
-from webapp.core.models import Photo
 from webapp.core.permissions import IsResearcher, Public
-from webapp.core.throttles import ParticipantThrottle
 from webapp.participants import selectors, services
 from webapp.participants.serializers import (
-    ItemChoiceResultSerializer, ParticipantStateSerializer, PickSetSerializer, PreviewSerializer, participant_state,
-    preview_state,
+    ItemChoiceResultSerializer, ParticipantStateSerializer, PickSetSerializer, PreviewSerializer,
 )
 from webapp.participants.sessions import enforce_csrf, remember_participant, session_participant
+from webapp.participants.throttles import ParticipantThrottle
+
+
+def _state(participant, current_set=None) -> dict:
+    return ParticipantStateSerializer(selectors.participant_state(participant, current_set)).data
 
 
 class RoundApi(APIView):
@@ -66,13 +69,13 @@ class JoinApi(RoundApi):
         )
         remember_participant(request, participant)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(participant_state(participant), status=code)
+        return Response(_state(participant), status=code)
 
 
 class StateApi(RoundApi):
     @extend_schema(responses=ParticipantStateSerializer)
     def get(self, request, slug):
-        return Response(participant_state(self.participant))
+        return Response(_state(self.participant))
 
 
 class CurrentSetApi(RoundApi):
@@ -83,7 +86,7 @@ class CurrentSetApi(RoundApi):
     )
     def post(self, request, slug):
         pick_set = services.pick_set_current(participant=self.participant)
-        return Response(participant_state(self.participant, pick_set))
+        return Response(_state(self.participant, pick_set))
 
 
 class ItemApi(RoundApi):
@@ -122,7 +125,7 @@ class PreviewApi(RoundApi):
     @extend_schema(responses=PreviewSerializer)
     def get(self, request, slug):
         self.participant.refresh_from_db()
-        return Response(preview_state(self.participant))
+        return Response(PreviewSerializer(selectors.preview_state(self.participant)).data)
 
 
 class LabelMatrixApi(RoundApi):
@@ -155,7 +158,7 @@ class CandidateRenderApi(APIView):
         payload = self.CandidateRenderInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        photos = Photo.objects.all()
+        photos = core_selectors.photo_list()
         if "photo_ids" in data:
             photos = photos.filter(pk__in=data["photo_ids"])
         styles = data.get("retouch_styles", list(services.STYLES))

@@ -1,6 +1,7 @@
 """The design of a study, without the database: what a valid configuration is, which settings the trials
 depend on, and the counterbalanced plan of a participant's trials (random Latin squares, attention checks).
 """
+
 import random
 from dataclasses import dataclass
 
@@ -13,8 +14,17 @@ MAX_METHODS = 8
 RESERVED_SLUGS = {"new", "import", "login", "logout"}  # /studies/<these>/ are dashboard pages
 # Settings the trials depend on: once someone has started they stay as they are (results would mix).
 STRUCTURAL = (
-    "pool_photos", "voting_photos", "methods", "model_version", "trials_per_participant", "attention_checks",
-    "min_picks", "max_picks", "set_size", "scheme", "pool_styles",
+    "pool_photos",
+    "voting_photos",
+    "methods",
+    "model_version",
+    "trials_per_participant",
+    "attention_checks",
+    "min_picks",
+    "max_picks",
+    "set_size",
+    "scheme",
+    "pool_styles",
 )
 DEFAULT_LABELS = {
     StudyMethod.Kind.PIENET_PERSONAL: "PieNet (personal)",
@@ -43,8 +53,10 @@ def _clean_method(method: dict, model_version) -> dict:
             raise ServiceError(
                 f"Model {model_version.name} has no style {style!r}; it has: {', '.join(model_version.styles)}."
             )
-    label = (method.get("label") or "").strip() or DEFAULT_LABELS.get(kind) or (
-        f"PieNet ({style})" if kind == StudyMethod.Kind.PIENET_STYLE else style
+    label = (
+        (method.get("label") or "").strip()
+        or DEFAULT_LABELS.get(kind)
+        or (f"PieNet ({style})" if kind == StudyMethod.Kind.PIENET_STYLE else style)
     )
     return {"kind": kind, "style": style, "label": label[:100]}
 
@@ -89,8 +101,12 @@ def config_validate(config: dict) -> dict:
     config = dict(config)
     if config["slug"] in RESERVED_SLUGS:
         raise ServiceError(f"{config['slug']!r} names a page of the dashboard; choose another slug.")
-    picking_round_check(min_picks=config["min_picks"], max_picks=config["max_picks"], set_size=config["set_size"],
-                        scheme=config["scheme"])
+    picking_round_check(
+        min_picks=config["min_picks"],
+        max_picks=config["max_picks"],
+        set_size=config["set_size"],
+        scheme=config["scheme"],
+    )
     unknown = [name for name in config["pool_styles"] if name not in STYLES]
     if unknown:
         raise ServiceError(f"Unknown retouching styles for the picking pool: {', '.join(unknown)}.")
@@ -148,8 +164,9 @@ class PlannedTrial:
     degraded: int | None  # the position of a check's degraded option
 
 
-def trials_plan(*, photos: list, counted: int, checks: int, size: int, seed: int, first_sequence: int,
-                rng: random.Random) -> list[PlannedTrial]:
+def trials_plan(
+    *, photos: list, counted: int, checks: int, size: int, seed: int, first_sequence: int, rng: random.Random
+) -> list[PlannedTrial]:
     """A participant's trials on `photos` (already shuffled, one each): `counted` trials taking the next Latin
     rows from `first_sequence`, and `checks` attention checks anywhere but first, in a random order with one
     random option degraded."""

@@ -6,6 +6,7 @@ study's model, one batch per trial. Every image has the same size, encoder and q
 fresh JPEG from pixels), so that nothing but the pixels tells methods apart. Renderings are shared by every
 trial and participant shown that method on that photo; each participant gets their own variant of the bytes.
 """
+
 import numpy as np
 import torch
 from django.core.files.storage import default_storage
@@ -59,7 +60,8 @@ def _pending_options(entry: StudyParticipant) -> tuple[list[TrialOption], list[T
     """The participant's options not rendered yet: (those the cpu stage renders, those that need the model)."""
     pending = list(
         TrialOption.objects.filter(trial__participant=entry, image="")
-        .select_related("trial__photo", "method").order_by("trial__number", "position")
+        .select_related("trial__photo", "method")
+        .order_by("trial__number", "position")
     )
     on_gpu = [option for option in pending if option.method.needs_model and not option.degraded]
     return [option for option in pending if option not in on_gpu], on_gpu

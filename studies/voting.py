@@ -5,6 +5,7 @@ A vote locks the trial row, and `Vote.trial` is one-to-one in the database, so a
 request after the back button or a second tab either returns the vote already cast (same choice) or is
 refused (another choice): it never adds a second.
 """
+
 import logging
 
 from django.db import IntegrityError, transaction
@@ -46,8 +47,10 @@ def _vote_cast(entry: StudyParticipant, trial_token: str, option_token: str, res
     """Only the trial row is locked: a participant's votes are serialised by the one-current-trial rule and
     the vote's unique trial, so votes of different participants never wait for each other."""
     trial = (
-        Trial.objects.select_for_update(of=("self",)).select_related("vote__option")
-        .filter(participant=entry, token=trial_token).first()
+        Trial.objects.select_for_update(of=("self",))
+        .select_related("vote__option")
+        .filter(participant=entry, token=trial_token)
+        .first()
     )
     if trial is None:
         raise ServiceError("No such trial in this session.")
@@ -64,7 +67,9 @@ def _vote_cast(entry: StudyParticipant, trial_token: str, option_token: str, res
         raise Conflict("This trial has not been shown yet.")
     now = timezone.now()
     vote = Vote.objects.create(
-        trial=trial, option=option, response_ms=response_ms,
+        trial=trial,
+        option=option,
+        response_ms=response_ms,
         server_ms=int((now - trial.shown_at).total_seconds() * 1000),
     )
     _entry_after_vote(entry, degraded=option.degraded, now=now)
@@ -83,9 +88,14 @@ def _entry_after_vote(entry: StudyParticipant, *, degraded: bool, now) -> None:
         entry.refresh_from_db(fields=["failed_checks", "completed_at"])
     if "completed_at" in updates:
         _close_when_full(entry.study)
-        logger.info("study_participant_completed", extra={
-            "study": entry.study.slug, "pseudonym": entry.participant.pseudonym, "passed": entry.passed_checks,
-        })
+        logger.info(
+            "study_participant_completed",
+            extra={
+                "study": entry.study.slug,
+                "pseudonym": entry.participant.pseudonym,
+                "passed": entry.passed_checks,
+            },
+        )
 
 
 def _close_when_full(study: Study) -> None:

@@ -3,6 +3,7 @@
 APIs call services directly; a `ServiceError` they raise answers `{"detail": message}` with the status of
 its kind: 400 by default, 403 for `NotAllowed`, 409 for `Conflict`, 503 for `Unavailable`.
 """
+
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler

@@ -3,6 +3,7 @@ content-keyed storage and reading a photo's pixels from the rendition a use need
 
 Pure helpers (no database writes); every app's services use them.
 """
+
 import io
 
 import numpy as np
@@ -55,7 +56,7 @@ def jpeg_variant(data: bytes, seed: int, quality: int) -> bytes:
     count = max(1, round(VARIANT_BLOCK_SHARE * rows * columns))
     for block in np.random.default_rng(seed).choice(rows * columns, size=count, replace=False):
         row, column = divmod(int(block), columns)
-        area = pixels[8 * row:8 * row + 8, 8 * column:8 * column + 8]
+        area = pixels[8 * row : 8 * row + 8, 8 * column : 8 * column + 8]
         area += 1 if area.mean() < 128 else -1  # towards mid-grey, so clipping cannot undo it; brightness only
     return encode_jpeg(np.clip(pixels, 0, 255).astype(np.uint8), quality)
 

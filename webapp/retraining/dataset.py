@@ -1,5 +1,6 @@
 """The label dataset of a run: every eligible participant's picks and non-picks (plus style rehearsal)
 exported into a folder that `ml.training.finetune` reads, with a snapshot of what went in."""
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +77,11 @@ def _participant_users(summary: LabelSummary, exporter: _Exporter, reporter) -> 
         participant, labels = participants[participant_id], summary.labels[participant_id]
         positives = [exporter.candidate(candidates[candidate]) for candidate, liked in labels.items() if liked]
         negatives = [exporter.candidate(candidates[candidate]) for candidate, liked in labels.items() if not liked]
-        pairs = [(f"photo-{candidates[candidate].photo_id}", f"cand-{candidate}")
-                 for candidate, liked in labels.items() if liked]
+        pairs = [
+            (f"photo-{candidates[candidate].photo_id}", f"cand-{candidate}")
+            for candidate, liked in labels.items()
+            if liked
+        ]
         users.append(UserLabels(participant.pseudonym, "participant", positives, negatives, pairs))
         rounds[participant.picking_round.slug] = rounds.get(participant.picking_round.slug, 0) + 1
         reporter.progress("dataset", 0.8 * (index + 1) / len(summary.eligible))
@@ -102,13 +106,22 @@ def _style_users(base: ModelVersion | None, per_style: int, exporter: _Exporter)
     else:
         style_names = sorted(set(Candidate.objects.filter(kind=Candidate.Kind.RETOUCH).values_list("style", flat=True)))
     examples = _style_examples(style_names, per_style) if per_style else {}
-    style_positives = {style: [exporter.candidate(candidate) for candidate in found] for style, found in examples.items()}
+    style_positives = {
+        style: [exporter.candidate(candidate) for candidate in found] for style, found in examples.items()
+    }
     users = []
     for style, found in examples.items():
         inputs = sorted({f"photo-{candidate.photo_id}" for candidate in found})
         others = [key for other, keys in style_positives.items() if other != style for key in keys]
-        users.append(UserLabels(style, "style", style_positives[style], inputs + others,
-                                [(f"photo-{candidate.photo_id}", f"cand-{candidate.pk}") for candidate in found]))
+        users.append(
+            UserLabels(
+                style,
+                "style",
+                style_positives[style],
+                inputs + others,
+                [(f"photo-{candidate.photo_id}", f"cand-{candidate.pk}") for candidate in found],
+            )
+        )
     return users, examples
 
 

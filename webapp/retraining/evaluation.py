@@ -1,5 +1,6 @@
 """Evaluation of a run's candidate beside the active model (held-out labels, the unseen-user benchmark),
 the registry's public copy of the metrics, and the auto-promotion policy. Reads only: the runner writes."""
+
 from pathlib import Path
 
 from django.conf import settings
@@ -23,8 +24,9 @@ def _benchmark(models: dict) -> dict:
         return {"skipped": f"The unseen-user benchmark could not be read: {error}"}
     results = {"data": data_dir, "users": users, "limit": settings.PIENET_RETRAIN_BENCHMARK_LIMIT}
     for role, enhancer in models.items():
-        summary = evaluate_benchmark(enhancer, data_dir, split="test", users=users,
-                                     limit=settings.PIENET_RETRAIN_BENCHMARK_LIMIT)
+        summary = evaluate_benchmark(
+            enhancer, data_dir, split="test", users=users, limit=settings.PIENET_RETRAIN_BENCHMARK_LIMIT
+        )
         results[role] = {name: summary[name] for name in ("mpsnr", "mssim", "mdelta_e")}
     return results
 
@@ -44,14 +46,20 @@ def evaluate(*, checkpoint: Path, labels: LabelDataset, split, reporter) -> dict
         heldout[role] = evaluate_heldout(enhancer, labels, split)
         reporter.progress("evaluation", 0.5 * (index + 1) / len(models), force=True)
     benchmark = _benchmark(models)
-    return {"active_version": active.name if active is not None else None, "split": split.counts(),
-            "heldout": heldout, "benchmark": benchmark}
+    return {
+        "active_version": active.name if active is not None else None,
+        "split": split.counts(),
+        "heldout": heldout,
+        "benchmark": benchmark,
+    }
 
 
 def public_metrics(metrics: dict) -> dict:
     """The registry's copy: summaries only (per-participant results name participants; they stay in the run)."""
-    heldout = {role: {name: value for name, value in result.items() if name != "per_participant"}
-               for role, result in metrics["heldout"].items()}
+    heldout = {
+        role: {name: value for name, value in result.items() if name != "per_participant"}
+        for role, result in metrics["heldout"].items()
+    }
     return {**metrics, "heldout": heldout}
 
 

@@ -5,6 +5,7 @@ log on the way, and stop between steps when an admin cancels.
 Safety: a run writes only into its own new folder and registers a model version only after training and
 evaluation succeeded; the active model keeps serving whatever happens here.
 """
+
 import logging
 import shutil
 import threading
@@ -147,8 +148,11 @@ def run_execute(*, run_id) -> None:
         run_finish(run, RetrainingRun.Status.CANCELLED, "Cancelled by an admin; nothing was registered.")
         return
     except SoftTimeLimitExceeded:
-        run_finish(run, RetrainingRun.Status.FAILED,
-                   f"The run took longer than PIENET_RETRAIN_TIME_LIMIT ({settings.PIENET_RETRAIN_TIME_LIMIT} s).")
+        run_finish(
+            run,
+            RetrainingRun.Status.FAILED,
+            f"The run took longer than PIENET_RETRAIN_TIME_LIMIT ({settings.PIENET_RETRAIN_TIME_LIMIT} s).",
+        )
         return
     except Exception as error:  # noqa: BLE001  (any failure ends the run, recorded for the admin)
         logger.exception("retraining_failed", extra={"run": str(run.pk)})
@@ -166,8 +170,10 @@ def _build_dataset(run: RetrainingRun, reporter: Reporter, data_dir: Path, style
         labels_dir=data_dir, base=run.base_version, style_examples=style_examples, reporter=reporter
     )
     RetrainingRun.objects.filter(pk=run.pk).update(data_snapshot=snapshot)
-    reporter.log(f"dataset: {snapshot['participants']} participants, {snapshot['picks']} picks, "
-                 f"{snapshot['non_picks']} non-picks, {len(snapshot['styles'])} named styles, {snapshot['images']} images")
+    reporter.log(
+        f"dataset: {snapshot['participants']} participants, {snapshot['picks']} picks, "
+        f"{snapshot['non_picks']} non-picks, {len(snapshot['styles'])} named styles, {snapshot['images']} images"
+    )
     return snapshot
 
 
@@ -179,24 +185,35 @@ def _train_evaluate_register(run: RetrainingRun, reporter: Reporter, out_dir: Pa
     snapshot = _build_dataset(run, reporter, out_dir / "data", recipe.style_examples)
     if base is not None:
         enhancer_for(base)  # the base checkpoint must still be the registered file (hash checked) before training
-    result = finetune(out_dir / "data", out_dir / "model", recipe,
-                      base_checkpoint=base.checkpoint_path if base is not None else None,
-                      device=settings.PIENET_DEVICE, on_step=reporter.training_step)
+    result = finetune(
+        out_dir / "data",
+        out_dir / "model",
+        recipe,
+        base_checkpoint=base.checkpoint_path if base is not None else None,
+        device=settings.PIENET_DEVICE,
+        on_step=reporter.training_step,
+    )
     reporter.stage("evaluation", BANDS["evaluation"][0], "evaluating on held-out labels and the benchmark")
-    metrics = evaluate(checkpoint=result.checkpoint, labels=LabelDataset.open(out_dir / "data"), split=result.split,
-                       reporter=reporter)
+    metrics = evaluate(
+        checkpoint=result.checkpoint, labels=LabelDataset.open(out_dir / "data"), split=result.split, reporter=reporter
+    )
     reporter.stage("registering", BANDS["evaluation"][1], "registering the candidate version")
     version, _ = core_services.model_version_register(
-        checkpoint_path=result.checkpoint, name=f"retrained-{timezone.now():%Y%m%d-%H%M%S}-{str(run.pk)[:8]}",
+        checkpoint_path=result.checkpoint,
+        name=f"retrained-{timezone.now():%Y%m%d-%H%M%S}-{str(run.pk)[:8]}",
         notes=f"Retrained {'from scratch' if run.from_scratch else 'from ' + base.name} by run {run.pk}.",
-        parent=base if not run.from_scratch else None, recipe=run.recipe, data_snapshot=snapshot,
-        metrics=public_metrics(metrics), created_by=run.requested_by,
+        parent=base if not run.from_scratch else None,
+        recipe=run.recipe,
+        data_snapshot=snapshot,
+        metrics=public_metrics(metrics),
+        created_by=run.requested_by,
     )
     return version, metrics
 
 
-def run_finish(run: RetrainingRun, status: str, error: str, candidate: ModelVersion | None = None,
-               metrics: dict | None = None) -> RetrainingRun:
+def run_finish(
+    run: RetrainingRun, status: str, error: str, candidate: ModelVersion | None = None, metrics: dict | None = None
+) -> RetrainingRun:
     """Record how a run ended (audited); a run that did not succeed leaves no folder behind."""
     updates = {"status": status, "error": error, "finished_at": timezone.now(), "heartbeat_at": timezone.now()}
     if status == RetrainingRun.Status.SUCCEEDED:
@@ -209,8 +226,13 @@ def run_finish(run: RetrainingRun, status: str, error: str, candidate: ModelVers
         RetrainingRun.Status.FAILED: (AuditEvent.Action.TRAINING_FAILED, run.requested_by),
         RetrainingRun.Status.CANCELLED: (AuditEvent.Action.TRAINING_CANCELLED, run.cancel_requested_by),
     }[status]
-    core_services.audit_record(action=action, actor=actor, model_version=candidate or run.base_version,
-                               run=str(run.pk), **({"error": error} if error else {}))
+    core_services.audit_record(
+        action=action,
+        actor=actor,
+        model_version=candidate or run.base_version,
+        run=str(run.pk),
+        **({"error": error} if error else {}),
+    )
     if status != RetrainingRun.Status.SUCCEEDED:
         _remove_run_folder(run)
     logger.info("retraining_finished", extra={"run": str(run.pk), "status": status})

@@ -420,7 +420,7 @@ def run(args, state_dir: Path) -> dict:
     from studies import services
     from studies.serializers import StudyConfigSerializer
     from webapp.core.models import Photo
-    from webapp.core.services import ServiceError
+    from webapp.core.errors import ServiceError
     from webapp.participants.models import Candidate
 
     pool_styles = [name for name in version.styles if name in STYLES]

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from studies import selectors, services
 from studies.models import Study, StudyMethod, StudyParticipant, Trial, TrialOption, Vote
-from webapp.core.services import ServiceError
+from webapp.core.errors import ServiceError
 
 
 class StudyMethodInline(admin.TabularInline):

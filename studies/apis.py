@@ -21,25 +21,10 @@ from studies.serializers import ParticipantStudyStateSerializer, StudyConfigSeri
 from webapp.core.apis import JobOutputSerializer
 from webapp.core.pagination import paginated_list_schema, paginated_response
 from webapp.core.permissions import IsResearcher, Public
-from webapp.core.services import ServiceError
-from webapp.core.throttles import ParticipantThrottle
 from webapp.participants.sessions import enforce_csrf, session_participant
+from webapp.participants.throttles import ParticipantThrottle
 
 EXPORTS = ("votes", "picks", "vectors")
-
-
-class ConflictError(ValidationError):
-    status_code = status.HTTP_409_CONFLICT
-
-
-def service_call(function, **kwargs):
-    """Run a service; user-facing errors become 400 and state conflicts 409."""
-    try:
-        return function(**kwargs)
-    except services.Conflict as error:
-        raise ConflictError({"detail": str(error)}) from None
-    except ServiceError as error:
-        raise ValidationError({"detail": str(error)}) from None
 
 
 def participant_state(entry) -> dict:
@@ -79,7 +64,7 @@ class CurrentTrialApi(StudyParticipantApi):
         description="Prepares the participant's trials when picking is done (idempotent) and returns the state.",
     )
     def post(self, request, slug):
-        entry = service_call(services.trials_prepare, entry=self.entry)
+        entry = services.trials_prepare(entry=self.entry)
         return Response(participant_state(entry))
 
 
@@ -88,8 +73,8 @@ class VoteApi(StudyParticipantApi):
     def post(self, request, slug, token):
         payload = VoteInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        service_call(
-            services.vote_cast, entry=self.entry, trial_token=token, option_token=payload.validated_data["option"],
+        services.vote_cast(
+            entry=self.entry, trial_token=token, option_token=payload.validated_data["option"],
             response_ms=payload.validated_data["response_ms"],
         )
         return Response(participant_state(self.entry))
@@ -120,7 +105,7 @@ class StudyListApi(ResearcherApi):
     def post(self, request):
         payload = StudyConfigSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        study = service_call(services.study_configure, config=payload.validated_data, user=request.user)
+        study = services.study_configure(config=payload.validated_data, user=request.user)
         return Response(selectors.study_config(study), status=status.HTTP_201_CREATED)
 
 
@@ -134,7 +119,7 @@ class StudyDetailApi(ResearcherApi):
         study = self.study(slug)
         payload = StudyConfigSerializer(data={**request.data, "slug": slug})
         payload.is_valid(raise_exception=True)
-        study = service_call(services.study_configure, config=payload.validated_data, study=study)
+        study = services.study_configure(config=payload.validated_data, study=study)
         return Response(selectors.study_config(study))
 
 
@@ -145,14 +130,14 @@ class StudyOpenApi(ResearcherApi):
         wanted = request.data.get("open")
         if not isinstance(wanted, bool):
             raise ValidationError({"open": "Send true or false."})
-        study = service_call(services.study_set_open, study=self.study(slug), is_open=wanted)
+        study = services.study_set_open(study=self.study(slug), is_open=wanted)
         return Response({**selectors.study_config(study), "is_open": study.is_open})
 
 
 class PreparePoolApi(ResearcherApi):
     @extend_schema(request=None, responses={202: JobOutputSerializer})
     def post(self, request, slug):
-        job = service_call(services.study_prepare_pool, study=self.study(slug))
+        job = services.study_prepare_pool(study=self.study(slug))
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

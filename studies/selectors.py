@@ -5,7 +5,7 @@ from pathlib import Path
 from django.db.models import Count, Max, Q, QuerySet
 
 from studies import statistics
-from studies.models import Study, StudyMethod, StudyParticipant, Trial, Vote
+from studies.models import Study, StudyMethod, StudyParticipant, Trial, TrialOption, Vote
 from webapp.core import selectors as core_selectors
 from webapp.core.caching import cached
 from webapp.core.models import Job
@@ -94,6 +94,16 @@ def study_problems(study: Study) -> list[str]:
             "prepare the pool."
         )
     return problems
+
+
+def study_entry_get(participant) -> StudyParticipant | None:
+    """A round participant's study entry, with its render job."""
+    return StudyParticipant.objects.select_related("render_job").filter(participant=participant).first()
+
+
+def option_by_token(token: str) -> TrialOption | None:
+    """A trial option by its token, with whom its trial was made for."""
+    return TrialOption.objects.select_related("trial__participant").filter(token=token).first()
 
 
 def completed_count(study: Study) -> int:

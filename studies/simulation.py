@@ -19,7 +19,7 @@ from skimage.color import rgb2lab
 
 from ml.styles.registry import STYLES
 from studies.models import Study, Trial
-from studies.services import trial_source
+from studies.rendering import trial_source
 from webapp.participants.models import SetItem
 
 COMPARE_SIZE = 160

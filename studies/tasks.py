@@ -1,19 +1,19 @@
-"""Celery tasks of studies: thin wrappers that carry job ids to services (see core.tasks for the policy).
+"""Celery tasks of studies: thin wrappers that carry job ids to the rendering (see core.tasks for the policy).
 
 "studies.cpu.render_trials" renders what needs no model and hands over to
 "studies.gpu.render_trials_pienet", which loads the study's model (once per worker process).
 """
 from celery import shared_task
 
-from studies import services
+from studies import rendering
 from webapp.core.tasks import RETRY_POLICY, JobTask
 
 
 @shared_task(name="studies.cpu.render_trials", base=JobTask, **RETRY_POLICY)
 def render_trials(job_id: str) -> None:
-    services.trials_render(job_id=job_id, stage="cpu")
+    rendering.trials_render_cpu(job_id=job_id)
 
 
 @shared_task(name="studies.gpu.render_trials_pienet", base=JobTask, **RETRY_POLICY)
 def render_trials_pienet(job_id: str) -> None:
-    services.trials_render(job_id=job_id, stage="gpu")
+    rendering.trials_render_gpu(job_id=job_id)

@@ -4,7 +4,7 @@ option token, to the participant they were made for, with nothing in the respons
 import json
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -14,14 +14,11 @@ from rest_framework.exceptions import ValidationError
 
 from studies import selectors, services
 from studies.forms import StudyForm
-from studies.models import TrialOption
 from studies.permissions import researcher_required
 from studies.serializers import StudyConfigSerializer
-from webapp.core.services import ServiceError
-from webapp.participants.services import AlreadyParticipated
-from webapp.participants.sessions import SESSION_KEY, remember_participant, session_participant
-from webapp.participants.views import RECRUITMENT_PARAMS
-
+from webapp.core.errors import ServiceError
+from webapp.participants.pages import consent_page, redirect_to_consent, session_image
+from webapp.participants.sessions import session_participant
 
 PARTICIPANT_BASE = "studies/participant_base.html"  # the pages participants see name no platform or method
 
@@ -40,33 +37,19 @@ def _study_or_404(slug: str):
 @require_http_methods(["GET", "POST"])
 def consent(request, slug: str):
     study = _study_or_404(slug)
-    source = request.POST if request.method == "POST" else request.GET
-    context = {
-        "study": study,
-        "recruitment": [(name, source[name]) for name in RECRUITMENT_PARAMS if source.get(name)],
-        "participant": session_participant(request, study.picking_round),
-        "error": "",
-    }
-    if request.method == "POST":
-        try:
-            entry = services.study_join(study=study, params=request.POST, consent=request.POST.get("consent") == "yes",
-                                        current=context["participant"])
-        except AlreadyParticipated as error:
-            context["error"] = str(error)
-            return render(request, "studies/consent.html", context, status=403)
-        except ServiceError as error:
-            context["error"] = str(error)
-            return render(request, "studies/consent.html", context, status=400)
-        remember_participant(request, entry.participant)
-        return redirect("studies:pick", slug=slug)
-    return render(request, "studies/consent.html", context)
+    current = session_participant(request, study.picking_round)
+
+    def join(params, consent: bool):
+        return services.study_join(study=study, params=params, consent=consent, current=current).participant
+
+    return consent_page(request, template="studies/consent.html", context={"study": study, "participant": current},
+                        join=join, next_url=reverse("studies:pick", args=[slug]))
 
 
 def _participant_or_consent(request, study):
     participant = session_participant(request, study.picking_round)
     if participant is None:
-        query = request.META.get("QUERY_STRING", "")
-        return None, redirect(reverse("studies:consent", args=[study.slug]) + (f"?{query}" if query else ""))
+        return None, redirect_to_consent(request, "studies:consent", study.slug)
     return participant, None
 
 
@@ -120,13 +103,9 @@ def done(request, slug: str):
 def option_image(request, token: str):
     """An option's image by its per-trial token, for its participant only, in their variant; bytes and
     headers say nothing but "a JPEG" (no file name, no metadata, no validators derived from the file)."""
-    option = TrialOption.objects.select_related("trial__participant").filter(token=token).first()
-    joined = request.session.get(SESSION_KEY, {}).values()
-    if option is None or not option.image or str(option.trial.participant.participant_id) not in joined:
-        raise Http404("No such image.")
-    response = HttpResponse(services.option_image(option=option), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    option = selectors.option_by_token(token)
+    owner = option.trial.participant.participant_id if option is not None and option.image else None
+    return session_image(request, participant_id=owner, image=lambda: services.option_image(option=option))
 
 
 # --- Researchers --------------------------------------------------------------------------------

@@ -46,6 +46,17 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
 
 
+def env_float(name: str, default: float | None) -> float | None:
+    """A number, or `default` when the variable is unset or empty."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+
+
 def env_json(name: str, default: dict) -> dict:
     value = os.environ.get(name)
     if not value:
@@ -173,10 +184,11 @@ if EMBEDDED_BROKER:
         "store_processed": False,
         "polling_interval": 0.2,
     }
-    for folder in ("messages", "processed", "control"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    # Made when Django starts (webapp.core.apps), not here: importing settings writes nothing.
+    BROKER_FOLDERS = [BROKER_DIR / folder for folder in ("messages", "processed", "control")]
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = env_json("CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    BROKER_FOLDERS = []
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -198,7 +210,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 900)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 # A message a dead worker took is handed out again after the visibility timeout: fit it to the longest
 # job task (not Redis's one hour). A retraining run outlives it, and a redelivered run finds its first
-# worker still beating and stops (webapp.retraining.services._claim).
+# worker still beating and stops (webapp.retraining.runner._claim).
 if not EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("visibility_timeout", CELERY_TASK_TIME_LIMIT + 60)
 # A queued or running job untouched for longer than any task may run has lost its worker: health reports
@@ -259,7 +271,7 @@ PIENET_DEVICE = os.environ.get("PIENET_DEVICE", "auto")
 PIENET_THUMBNAIL_SIZE = env_int("PIENET_THUMBNAIL_SIZE", 384)
 PIENET_SCREEN_SIZE = env_int("PIENET_SCREEN_SIZE", 1280)
 PIENET_STALE_JOB_MINUTES = env_int("PIENET_STALE_JOB_MINUTES", 60)
-PIENET_HEALTH_PING_TIMEOUT = float(os.environ.get("PIENET_HEALTH_PING_TIMEOUT", "1.0"))
+PIENET_HEALTH_PING_TIMEOUT = env_float("PIENET_HEALTH_PING_TIMEOUT", 1.0)
 # Retraining from participants' labels (webapp/retraining; README "Retraining from labels").
 PIENET_RETRAIN_DIR = Path(os.environ.get("PIENET_RETRAIN_DIR", VAR_DIR / "retraining")).resolve()
 PIENET_RETRAIN_MIN_PARTICIPANTS = env_int("PIENET_RETRAIN_MIN_PARTICIPANTS", 5)
@@ -268,8 +280,8 @@ PIENET_RETRAIN_MIN_PICKS_PER_PARTICIPANT = env_int("PIENET_RETRAIN_MIN_PICKS_PER
 PIENET_RETRAIN_RECIPE = env_json("PIENET_RETRAIN_RECIPE", {})
 PIENET_RETRAIN_BENCHMARK_DIR = os.environ.get("PIENET_RETRAIN_BENCHMARK_DIR", "")
 PIENET_RETRAIN_BENCHMARK_LIMIT = env_int("PIENET_RETRAIN_BENCHMARK_LIMIT", 20)
-# Held-out PSNR gain (dB) that promotes a retrained model by itself; empty: an admin always decides.
-PIENET_RETRAIN_AUTO_PROMOTE_MARGIN = os.environ.get("PIENET_RETRAIN_AUTO_PROMOTE_MARGIN", "")
+# Held-out PSNR gain (dB) that promotes a retrained model by itself; empty (None): an admin always decides.
+PIENET_RETRAIN_AUTO_PROMOTE_MARGIN = env_float("PIENET_RETRAIN_AUTO_PROMOTE_MARGIN", None)
 PIENET_RETRAIN_TIME_LIMIT = env_int("PIENET_RETRAIN_TIME_LIMIT", 6 * 3600)
 PIENET_RETRAIN_STALE_MINUTES = env_int("PIENET_RETRAIN_STALE_MINUTES", 30)
 # Public demo: per-client rates ("N/hour", empty = none), retention of visitors' photos, queue bound.
@@ -289,6 +301,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["webapp.core.permissions.DenyByDefault"],
     "DEFAULT_THROTTLE_CLASSES": ["webapp.core.throttles.AnonymousThrottle"],
+    # Service errors answer 400/403/409/503 with their message (webapp.core.errors), in every API.
+    "EXCEPTION_HANDLER": "webapp.core.exception_handler.service_exception_handler",
 }
 # Rates per client address (webapp.core.clients): anonymous API use, and a participant's session.
 PIENET_RATES = {

@@ -46,6 +46,7 @@ if REDIS_AVAILABLE:
     CELERY_BROKER_URL = REDIS_TEST_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
     EMBEDDED_BROKER = False
+    BROKER_FOLDERS = []
 
 # Templates use {% static %} without a collectstatic run; no HTTPS redirects for the test client.
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}

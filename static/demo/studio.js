@@ -21,7 +21,7 @@
   const mixValue = document.getElementById("mix-value");
   const download = document.getElementById("download");
   const share = document.getElementById("share");
-  const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const csrfToken = PieNet.csrfToken(root);
   // The controls render on change; pressing Enter in them must not submit (and reload) the page.
   document.getElementById("controls").addEventListener("submit", function (event) { event.preventDefault(); });
   let sequence = 0;
@@ -43,8 +43,7 @@
   }
 
   function showError(message) {
-    errorLine.textContent = message || "";
-    errorLine.hidden = !message;
+    PieNet.showStatus(errorLine, message);
   }
 
   function showBusy(progress, text) {
@@ -52,16 +51,6 @@
     busyText.textContent = text;
     busyMeter.style.width = progress + "%";
     root.dataset.state = "rendering";
-  }
-
-  function answer(response) {
-    return response.json().catch(function () { return {}; }).then(function (data) {
-      if (!response.ok) {
-        const detail = data.detail || Object.values(data).flat()[0];
-        throw new Error(detail ? String(detail) : "The server answered " + response.status + ".");
-      }
-      return data;
-    });
   }
 
   function showResult(result, mine) {
@@ -97,9 +86,8 @@
     showBusy(Math.max(5, result.progress), (result.status === "queued" ? "Waiting for a free worker…" : "Rendering… ") +
       (result.status === "queued" ? "" : result.progress + "%"));
     setTimeout(function () {
-      fetch(root.dataset.resultUrl.replace("TOKEN", encodeURIComponent(result.token)), {
-        credentials: "same-origin", headers: { Accept: "application/json" },
-      }).then(answer).then(function (next) { follow(next, mine, Math.min(1000, delay * 1.3)); },
+      PieNet.request("GET", root.dataset.resultUrl.replace("TOKEN", encodeURIComponent(result.token))).then(
+        function (next) { follow(next, mine, Math.min(1000, delay * 1.3)); },
         function (error) { if (mine === sequence) follow(result, mine, Math.min(4000, delay * 2)); });
     }, delay);
   }
@@ -111,11 +99,8 @@
     showError("");
     download.setAttribute("aria-disabled", "true");
     showBusy(3, "Starting…");
-    fetch(root.dataset.renderUrl, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken },
-      body: JSON.stringify(wanted),
-    }).then(answer).then(function (result) { follow(result, mine, 150); },
+    PieNet.request("POST", root.dataset.renderUrl, wanted, { csrfToken: csrfToken }).then(
+      function (result) { follow(result, mine, 150); },
       function (error) { if (mine === sequence) fail(error.message); });
   }
 

@@ -10,20 +10,18 @@
   const meter = document.getElementById("upload-meter");
   const statusLine = document.getElementById("upload-status");
   const errorLine = document.getElementById("upload-error");
-  const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const csrfToken = PieNet.csrfToken(root);
   const maxBytes = Number(root.dataset.maxBytes);
   let busy = false;
 
   function showError(message) {
-    errorLine.textContent = message;
-    errorLine.hidden = !message;
+    PieNet.showStatus(errorLine, message);
   }
 
   function errorMessage(xhr) {
     try {
-      const data = JSON.parse(xhr.responseText);
-      const detail = data.detail || Object.values(data).flat()[0];
-      if (detail) return String(detail);
+      const detail = PieNet.detailOf(JSON.parse(xhr.responseText));
+      if (detail) return detail;
     } catch (ignored) { /* not JSON: a proxy's page */ }
     if (xhr.status === 413) return "The file is too large.";
     return xhr.status ? "The upload failed (" + xhr.status + "). Please try again." : "The connection was lost. Please try again.";

@@ -10,33 +10,18 @@
   const finishButton = document.getElementById("finish");
   const nextButton = document.getElementById("next-set");
   const statusLine = document.getElementById("status");
-  const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const csrfToken = PieNet.csrfToken(root);
   let state = null;
   const pending = new Map(); // token -> wanted liked value, not yet confirmed by the server
   let busy = false;
 
   function request(method, url, body) {
-    return fetch(url, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, Accept: "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      keepalive: method === "PUT", // a pick sent just before a refresh or a closed tab still arrives
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          const error = new Error(data.detail || "The server answered " + response.status + ".");
-          error.status = response.status;
-          throw error;
-        }
-        return data;
-      });
-    });
+    // keepalive: a pick sent just before a refresh or a closed tab still arrives
+    return PieNet.request(method, url, body, { csrfToken: csrfToken, keepalive: method === "PUT" });
   }
 
   function showStatus(message) {
-    statusLine.textContent = message || "";
-    statusLine.hidden = !message;
+    PieNet.showStatus(statusLine, message);
   }
 
   function picksNow() {

@@ -7,8 +7,7 @@
   const meterBox = document.getElementById("preview-meter-box");
   const meter = document.getElementById("preview-meter");
   const list = document.getElementById("previews");
-  const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
-  const headers = { "X-CSRFToken": csrfToken, Accept: "application/json" };
+  const csrfToken = PieNet.csrfToken(root);
 
   function figure(item) {
     const box = document.createElement("figure");
@@ -75,11 +74,7 @@
 
   let delay = 700;
   function poll() {
-    fetch(root.dataset.api, { credentials: "same-origin", headers: headers })
-      .then(function (response) {
-        if (!response.ok) throw new Error("The server answered " + response.status + ".");
-        return response.json();
-      })
+    PieNet.request("GET", root.dataset.api)
       .then(function (state) {
         if (!render(state)) setTimeout(poll, delay);
         delay = Math.min(delay * 1.3, 4000);
@@ -90,7 +85,7 @@
       });
   }
 
-  fetch(root.dataset.finish, { method: "POST", credentials: "same-origin", headers: headers })
+  PieNet.request("POST", root.dataset.finish, undefined, { csrfToken: csrfToken })
     .catch(function () { return null; })
     .then(poll);
 })();

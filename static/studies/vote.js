@@ -16,7 +16,7 @@
   const instructions = document.getElementById("instructions");
   const zoom = document.getElementById("zoom");
   const zoomImage = document.getElementById("zoom-image");
-  const csrfToken = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const csrfToken = PieNet.csrfToken(root);
   let trialToken = null;
   let selected = null;
   let shownAt = null; // when every image of the trial had loaded
@@ -24,26 +24,11 @@
   let pollDelay = 800;
 
   function request(method, url, body) {
-    return fetch(url, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, Accept: "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          const error = new Error(data.detail || "The server answered " + response.status + ".");
-          error.status = response.status;
-          throw error;
-        }
-        return data;
-      });
-    });
+    return PieNet.request(method, url, body, { csrfToken: csrfToken });
   }
 
   function showStatus(message) {
-    statusLine.textContent = message || "";
-    statusLine.hidden = !message;
+    PieNet.showStatus(statusLine, message);
   }
 
   function wait(milliseconds) {

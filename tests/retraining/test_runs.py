@@ -16,7 +16,7 @@ from webapp.core import selectors as core_selectors
 from webapp.core.models import AuditEvent, Job, ModelVersion
 from webapp.participants import services as participant_services
 from webapp.participants.models import PreferenceVector
-from webapp.retraining import services
+from webapp.retraining import evaluation, runner
 from webapp.retraining.models import RetrainingRun
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +86,7 @@ def test_full_run_promote_recompute_and_rollback(retrain_settings, pool, admin_u
     client = api(admin_user)
     run_id = start(client).json()["id"]
 
-    services.run_execute(run_id=run_id)
+    runner.run_execute(run_id=run_id)
 
     run = RetrainingRun.objects.get(pk=run_id)
     assert run.status == "succeeded" and run.progress == 100, run.error
@@ -147,7 +147,7 @@ def test_a_failure_halfway_leaves_the_active_model_serving(retrain_settings, poo
         raise RuntimeError("injected failure in stage 2")
 
     monkeypatch.setattr("ml.training.finetune.PieNetLoss.__call__", broken_stage_two)
-    services.run_execute(run_id=run_id)
+    runner.run_execute(run_id=run_id)
 
     run = RetrainingRun.objects.get(pk=run_id)
     assert run.status == "failed" and run.error == "RuntimeError: injected failure in stage 2"
@@ -164,7 +164,7 @@ def test_a_failure_halfway_leaves_the_active_model_serving(retrain_settings, poo
 def test_cancelling_between_steps(retrain_settings, pool, admin_user, active_model, monkeypatch):
     make_labels(participants=3, picks=6)
     run = RetrainingRun.objects.get(pk=start(api(admin_user)).json()["id"])
-    original = services.Reporter.training_step
+    original = runner.Reporter.training_step
 
     def admin_clicks_cancel(self, stage, step, total, terms):
         if stage == "finetune-embedding" and step == 1:
@@ -172,8 +172,8 @@ def test_cancelling_between_steps(retrain_settings, pool, admin_user, active_mod
             assert response.status_code == 202 and response.json()["cancel_requested"]
         original(self, stage, step, total, terms)
 
-    monkeypatch.setattr(services.Reporter, "training_step", admin_clicks_cancel)
-    services.run_execute(run_id=run.pk)
+    monkeypatch.setattr(runner.Reporter, "training_step", admin_clicks_cancel)
+    runner.run_execute(run_id=run.pk)
 
     run.refresh_from_db()
     assert run.status == "cancelled" and "step 2/3" not in run.log
@@ -187,15 +187,15 @@ def test_a_queued_run_cancels_at_once_and_its_message_is_then_ignored(retrain_se
     make_labels(participants=3, picks=6)
     run_id = start(api(admin_user)).json()["id"]
     assert api(admin_user).post(f"/api/retraining/runs/{run_id}/cancel/").json()["status"] == "cancelled"
-    services.run_execute(run_id=run_id)
+    runner.run_execute(run_id=run_id)
     assert RetrainingRun.objects.get(pk=run_id).status == "cancelled" and ModelVersion.objects.count() == 1
 
 
 def test_from_scratch_with_automatic_promotion(retrain_settings, pool, admin_user, active_model):
-    retrain_settings.PIENET_RETRAIN_AUTO_PROMOTE_MARGIN = "-1000"  # any candidate beats the active model
+    retrain_settings.PIENET_RETRAIN_AUTO_PROMOTE_MARGIN = -1000.0  # any candidate beats the active model
     make_labels(participants=3, picks=6)
     run_id = start(api(admin_user), from_scratch=True).json()["id"]
-    services.run_execute(run_id=run_id)
+    runner.run_execute(run_id=run_id)
     run = RetrainingRun.objects.get(pk=run_id)
     assert run.status == "succeeded", run.error
     assert run.candidate_version.status == "active" and run.candidate_version.parent is None
@@ -212,5 +212,5 @@ def test_from_scratch_with_automatic_promotion(retrain_settings, pool, admin_use
     ({"psnr": None, "auc": 0.9}, {"psnr": 24.0, "auc": 0.7}, 0.5, False, "could not be measured"),
 ])
 def test_auto_promotion_needs_the_margin_and_no_worse_ranking(candidate, active, margin, promote, reason):
-    decision, text = services.auto_promote_decision({"heldout": {"candidate": candidate, "active": active}}, margin)
+    decision, text = evaluation.auto_promote_decision({"heldout": {"candidate": candidate, "active": active}}, margin)
     assert decision is promote and reason in text

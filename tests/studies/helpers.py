@@ -3,7 +3,7 @@ the real pages and APIs with the worker stages run in-process (as the Celery tas
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from studies import services
+from studies import rendering, services
 from studies.models import StudyParticipant
 from studies.permissions import RESEARCHERS
 from tests.participants.helpers import build_pool, make_photos, pick_until
@@ -57,8 +57,8 @@ def run_preference(participant) -> None:
 def run_render(entry: StudyParticipant) -> None:
     """What the workers do with a participant's render job: the cpu stage, then the gpu stage."""
     entry.refresh_from_db()
-    if services.trials_render(job_id=str(entry.render_job_id), stage="cpu"):
-        services.trials_render(job_id=str(entry.render_job_id), stage="gpu")
+    if rendering.trials_render_cpu(job_id=str(entry.render_job_id)):
+        rendering.trials_render_gpu(job_id=str(entry.render_job_id))
     entry.render_job.refresh_from_db()
     assert entry.render_job.status == Job.Status.SUCCEEDED, entry.render_job.error
 

@@ -7,7 +7,7 @@ from studies import selectors, services
 from studies.models import Study, StudyMethod, StudyParticipant
 from tests.participants.helpers import make_photos
 from tests.studies.helpers import current, join, make_study, picked_and_ready, researcher, study_config, vote
-from webapp.core.services import ServiceError
+from webapp.core.errors import ServiceError
 from webapp.participants.models import PickingRound
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from studies import services
+from studies import design, services
 from studies.models import StudyParticipant, Trial, TrialOption
 from webapp.participants.models import Participant
 
@@ -18,17 +18,17 @@ pytestmark = pytest.mark.django_db
 def test_each_block_of_latin_rows_is_a_latin_square(size):
     for seed in (0, 12345):
         for block in range(5):
-            rows = [services.latin_row(seed, block * size + row, size) for row in range(size)]
+            rows = [design.latin_row(seed, block * size + row, size) for row in range(size)]
             assert all(sorted(row) == list(range(size)) for row in rows)  # each trial shows every method once
             for position in range(size):
                 assert sorted(row[position] for row in rows) == list(range(size))  # each method once per position
-    orders = {tuple(services.latin_row(7, sequence, size)) for sequence in range(20 * size)}
+    orders = {tuple(design.latin_row(7, sequence, size)) for sequence in range(20 * size)}
     assert len(orders) > (1 if size == 2 else size)  # random across blocks, not one fixed cyclic square
 
 
 def test_latin_rows_depend_only_on_study_seed_and_sequence():
-    assert services.latin_row(5, 17, 6) == services.latin_row(5, 17, 6)
-    assert [services.latin_row(5, s, 6) for s in range(12)] != [services.latin_row(6, s, 6) for s in range(12)]
+    assert design.latin_row(5, 17, 6) == design.latin_row(5, 17, 6)
+    assert [design.latin_row(5, s, 6) for s in range(12)] != [design.latin_row(6, s, 6) for s in range(12)]
 
 
 def entry_for(study) -> StudyParticipant:
@@ -48,7 +48,7 @@ def test_trials_handed_out_to_participants_are_counterbalanced(study, participan
     methods = list(study.methods.all())  # 4 methods, 3 counted trials + 1 check each
     with django_capture_on_commit_callbacks(execute=False):
         for _ in range(participants):
-            services._trials_create(entry_for(study), methods)
+            services.trials_create(entry_for(study), methods)
     counted = Trial.objects.filter(study=study, is_check=False)
     assert counted.count() == 3 * participants
     assert sorted(counted.values_list("sequence", flat=True)) == list(range(3 * participants))
@@ -80,7 +80,7 @@ def test_concurrent_participants_get_distinct_sequence_numbers(study, django_cap
     def run(entry):
         try:
             barrier.wait()
-            services._trials_create(entry, methods)
+            services.trials_create(entry, methods)
         finally:
             connections.close_all()
 

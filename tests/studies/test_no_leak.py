@@ -88,7 +88,7 @@ def test_participant_sees_nothing_that_identifies_a_method(study, django_capture
             continue
         text = response.content.decode()
         assert not leaks(text, words), (path, leaks(text, words))
-    for url, response, image in images:
+    for _url, response, image in images:
         assert set(image.info) <= ALLOWED_JPEG_INFO, image.info  # no EXIF, ICC profile, comment or XMP
         assert not image.getexif()
         header = response.content[: response.content.index(b"\xff\xda")]  # every segment before the pixel data

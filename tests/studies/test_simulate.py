@@ -28,7 +28,7 @@ def test_synthetic_participants_run_the_study_on_a_real_worker(celery_worker, ac
     careful = [entry for entry in entries if entry.participant.pseudonym not in careless]
     assert len(careful) == 3 and all(entry.failed_checks == 0 for entry in careful)
     assert Vote.objects.filter(trial__study=study).count() == 16
-    assert set(Job.objects.filter(kind=Job.Kind.ENHANCE).values_list("status", flat=True)) == {"succeeded"}
+    assert set(Job.objects.filter(kind=Job.Kind.TRIALS).values_list("status", flat=True)) == {"succeeded"}
     tally = json.loads((tmp_path / "tally.json").read_text())
     assert tally["votes"] == 3 * (tally["progress"]["completed"])
     assert tally["progress"]["completed"] + tally["progress"]["excluded"]["failed_checks"] == 4

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.webapp.helpers import database_url, running_process, service_env, wait_for, write_checkpoint, write_photo_dir
+from tests.webapp.helpers import (
+    database_url, jpeg_bytes, running_process, service_env, wait_for, write_checkpoint, write_photo_dir,
+)
 from webapp import test_settings
+from webapp.core import services
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +76,17 @@ def celery_worker(redis_broker, transactional_db, media_root, tmp_path):
         process.log_path = log_path
         process.hostname = name
         yield process
+
+
+@pytest.fixture
+def active_version(tiny_checkpoint):
+    """The tiny checkpoint, registered and active."""
+    version, _ = services.model_version_register(checkpoint_path=tiny_checkpoint, name="tiny-a", activate=True)
+    return version
+
+
+@pytest.fixture
+def photo():
+    """A small platform photo (64 × 48)."""
+    photo, _ = services.photo_create(data=jpeg_bytes(seed=7), title="gradient")
+    return photo

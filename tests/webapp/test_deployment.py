@@ -106,8 +106,8 @@ def test_secret_key_is_required_unless_debug():
 
 
 def test_defaults_are_the_embedded_mode(tmp_path):
-    code = (
-        "from django.conf import settings as s; "
+    code = (  # the settings module writes nothing; Django's start makes the local folders
+        "import django; django.setup(); from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], s.CELERY_BROKER_URL, "
         "s.EMBEDDED_BROKER, s.MEDIA_ROOT, s.CACHES['default']['BACKEND'])"
     )

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.core import selectors, services
+from webapp.core.errors import ServiceError
 from webapp.core.pagination import paginated_list_schema, paginated_response
 from webapp.core.permissions import IsResearcher, Public
 from webapp.core.models import Job, ModelVersion, Photo
@@ -89,7 +90,7 @@ class PhotoListApi(ResearcherApi):
             photo, created = services.photo_create(
                 data=image.read(), title=upload.validated_data.get("title") or image.name, collection="upload"
             )
-        except services.ServiceError as error:
+        except ServiceError as error:  # the upload field's error, like the size check above
             raise ValidationError({"image": str(error)}) from None
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(PhotoOutputSerializer(photo).data, status=code)
@@ -112,12 +113,7 @@ class EnhancementCreateApi(ResearcherApi):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        try:
-            job = services.enhancement_request(
-                photo=_get_photo(data["photo"]), style=data["style"], strength=data["strength"]
-            )
-        except services.ServiceError as error:
-            raise ValidationError({"detail": str(error)}) from None
+        job = services.enhancement_request(photo=_get_photo(data["photo"]), style=data["style"], strength=data["strength"])
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -120,10 +120,14 @@ class Job(models.Model):
     """Background work a user waits for. The browser polls it by this id, never by a Celery id."""
 
     class Kind(models.TextChoices):
-        ENHANCE = "enhance"
-        CANDIDATES = "candidates"
-        PREFERENCE = "preference"
-        RECOMPUTE = "recompute", "Recompute vectors for a model"
+        """One kind per kind of work, named by the app that does it."""
+
+        ENHANCE = "enhance", "Enhance a platform photo (core)"
+        CANDIDATES = "candidates", "Render picking candidates (participants)"
+        PREFERENCE = "preference", "Compute a preference vector (participants)"
+        RECOMPUTE = "recompute", "Recompute vectors for a model (participants)"
+        TRIALS = "trials", "Render a participant's trials (studies)"
+        DEMO_RENDER = "demo_render", "Render a look of a demo photo (demo)"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -6,7 +6,6 @@ runs twice (a redelivery after a worker died, a retry) finds the work done and o
 """
 import csv
 import hashlib
-import io
 import logging
 import time
 from datetime import timedelta
@@ -15,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
-from PIL import Image
 
-from ml.images import ImageError, load_image, load_image_uint8, resize_image, to_uint8
+from ml.images import ImageError, load_image, load_image_uint8
 from webapp.core import selectors
+from webapp.core.errors import ServiceError
+from webapp.core.imaging import IMPORT_SUFFIXES, data_format, encode_jpeg, fit_within, format_suffix, store_once
 from webapp.core.model_runtime import ModelUnavailable, enhancer_for
 from webapp.core.models import AuditEvent, Enhancement, Job, ModelVersion, Photo
 from webapp.core.signals import model_activated
@@ -35,53 +34,6 @@ logger = logging.getLogger(__name__)
 # 0 keeps the photo, 1 is the learned retouch, above 1 exaggerates it (PieNet adds a residual).
 STRENGTH_STEP = Decimal("0.01")
 MIN_STRENGTH, MAX_STRENGTH = Decimal("0"), Decimal("2")
-_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp", "GIF": "gif"}
-
-
-class ServiceError(Exception):
-    """A request that cannot be carried out; the message is shown to the user as is."""
-
-
-# --- Storage helpers ------------------------------------------------------------------------
-
-
-def encode_jpeg(pixels, quality: int = 92) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(to_uint8(pixels)).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-VARIANT_BLOCK_SHARE = 0.05
-
-
-def jpeg_variant(data: bytes, seed: int, quality: int) -> bytes:
-    """`data` (a JPEG) re-encoded at `quality` after a few 8×8 blocks chosen by `seed` moved one level
-    towards mid-grey: the same image to the eye, other bytes for every seed (copies of one rendering
-    sent to different people cannot be matched by comparing files)."""
-    pixels = load_image_uint8(data).astype(np.int16)
-    height, width = pixels.shape[:2]
-    rows, columns = -(-height // 8), -(-width // 8)
-    count = max(1, round(VARIANT_BLOCK_SHARE * rows * columns))
-    for block in np.random.default_rng(seed).choice(rows * columns, size=count, replace=False):
-        row, column = divmod(int(block), columns)
-        area = pixels[8 * row:8 * row + 8, 8 * column:8 * column + 8]
-        area += 1 if area.mean() < 128 else -1  # towards mid-grey, so clipping cannot undo it; brightness only
-    return encode_jpeg(np.clip(pixels, 0, 255).astype(np.uint8), quality)
-
-
-def store_once(name: str, data: bytes, storage=default_storage) -> str:
-    """Save under a name derived from the content's key; a name already there is the same work."""
-    if storage.exists(name):
-        return name
-    return storage.save(name, ContentFile(data))
-
-
-def fit_within(pixels, longest_side: int):
-    height, width = pixels.shape[:2]
-    scale = longest_side / max(height, width)
-    if scale >= 1:
-        return pixels
-    return resize_image(pixels, (max(1, round(width * scale)), max(1, round(height * scale))))
 
 
 # --- Photos ---------------------------------------------------------------------------------
@@ -113,8 +65,8 @@ def photo_create(
         is_demo=is_demo,
     )
     if not source_path:
-        extension = _EXTENSIONS.get(Image.open(io.BytesIO(data)).format, "img")
-        photo.image.name = store_once(f"photos/{content_hash}.{extension}", data, storage=private_storage())
+        suffix = format_suffix(data_format(data))
+        photo.image.name = store_once(f"photos/{content_hash}{suffix}", data, storage=private_storage())
     try:
         with transaction.atomic():
             photo.save()
@@ -155,7 +107,7 @@ def photo_make_thumbnail(*, photo_id: int) -> None:
     if photo is None:
         logger.warning("thumbnail_skipped_missing_photo", extra={"photo_id": photo_id})
         return
-    renditions = {"thumbnail": settings.PIENET_THUMBNAIL_SIZE, "screen": screen_size()}
+    renditions = {"thumbnail": settings.PIENET_THUMBNAIL_SIZE, "screen": settings.PIENET_SCREEN_SIZE}
     missing = {
         field: size for field, size in renditions.items()
         if not (getattr(photo, field) and default_storage.exists(getattr(photo, field).name))
@@ -170,11 +122,6 @@ def photo_make_thumbnail(*, photo_id: int) -> None:
         for field, size in missing.items()
     }
     Photo.objects.filter(pk=photo.pk).update(**names)
-
-
-def screen_size() -> int:
-    """Long side of screen renditions: big enough for a phone or a laptop, far smaller than originals."""
-    return settings.PIENET_SCREEN_SIZE
 
 
 def photo_import_directory(*, directory: Path, progress=None) -> tuple[int, int, list[str]]:
@@ -197,9 +144,6 @@ def photo_import_directory(*, directory: Path, progress=None) -> tuple[int, int,
     return created, existing, problems
 
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
-
-
 def photo_directory_sources(directory: Path) -> list[tuple[Path, str]]:
     """(path, collection) pairs of a photo directory; the collection is the manifest's or the folder name."""
     directory = Path(directory)
@@ -215,7 +159,7 @@ def photo_directory_sources(directory: Path) -> list[tuple[Path, str]]:
     return [
         (path, path.parent.name if path.parent != directory else "")
         for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES
+        if path.is_file() and path.suffix.lower() in IMPORT_SUFFIXES
     ]
 
 
@@ -223,11 +167,15 @@ def photo_directory_sources(directory: Path) -> list[tuple[Path, str]]:
 
 
 def model_version_register(
-    *, checkpoint_path: Path, name: str = "", notes: str = "", activate: bool = False
+    *, checkpoint_path: Path, name: str = "", notes: str = "", activate: bool = False,
+    parent: ModelVersion | None = None, recipe: dict | None = None, data_snapshot: dict | None = None,
+    metrics: dict | None = None, created_by=None,
 ) -> tuple[ModelVersion, bool]:
     """Validate a checkpoint by loading it and record it with its hash, styles and metrics.
 
-    Returns (version, created); a file whose hash is already registered returns that version.
+    Returns (version, created); a file whose hash is already registered returns that version unchanged.
+    A retrained version also records its lineage: the `parent` it was retrained from, the training `recipe`,
+    the `data_snapshot` it learned from, its evaluation `metrics` (else the checkpoint's own) and who asked.
     """
     from ml.checkpoint import CheckpointError, file_sha256, load_checkpoint
 
@@ -254,8 +202,12 @@ def model_version_register(
             sha256=sha256,
             config=loaded.config.to_dict(),
             styles=sorted(loaded.styles),
-            metrics=metadata.get("metrics", {}),
+            metrics=metrics if metrics is not None else metadata.get("metrics", {}),
             notes=notes,
+            parent=parent,
+            recipe=recipe or {},
+            data_snapshot=data_snapshot or {},
+            created_by=created_by,
         )
         logger.info("model_registered", extra={"model_version": version.name, "sha256": sha256})
     if activate:
@@ -330,6 +282,22 @@ def audit_record(*, action: str, actor=None, model_version: ModelVersion | None 
 # --- Jobs -----------------------------------------------------------------------------------
 
 
+def job_create(*, kind: str, params: dict | None = None, model_version: ModelVersion | None = None,
+               photo: Photo | None = None) -> Job:
+    """A queued job of `kind` (the app asking for the work queues its task after the commit)."""
+    return Job.objects.create(kind=kind, params=params or {}, model_version=model_version, photo=photo)
+
+
+def job_record_result(*, job_id, result: dict) -> None:
+    """Keep what a finished stage found while the job goes on in its next stage."""
+    Job.objects.filter(pk=job_id).update(result=result)
+
+
+def jobs_delete(*, job_ids) -> None:
+    """Delete jobs (and what cascades from them) whose work is no longer wanted."""
+    Job.objects.filter(pk__in=job_ids).delete()
+
+
 def job_progress(*, job_id, percent: int) -> None:
     Job.objects.filter(pk=job_id).update(progress=percent, updated_at=timezone.now())
 
@@ -370,19 +338,6 @@ def job_succeed(*, job: Job, result: dict) -> None:
     job.save(update_fields=["status", "progress", "finished_at", "result", "updated_at"])
 
 
-def _job_succeed(job: Job, enhancement: Enhancement) -> None:
-    job_succeed(
-        job=job,
-        result={
-            "enhancement_id": enhancement.pk,
-            "image_url": default_storage.url(enhancement.image.name),
-            "width": enhancement.width,
-            "height": enhancement.height,
-            "seconds": enhancement.seconds,
-        },
-    )
-
-
 def job_fail(*, job_id, error: BaseException) -> None:
     """Record a final failure; only messages meant for users are shown, the rest is logged."""
     user_facing = isinstance(error, (ServiceError, ImageError, ModelUnavailable))
@@ -412,15 +367,21 @@ def job_fail_stale() -> int:
 # --- Enhancement ----------------------------------------------------------------------------
 
 
+def bounded_decimal(value, *, low: Decimal, high: Decimal, name: str, step: Decimal = STRENGTH_STEP) -> Decimal:
+    """`value` rounded to `step` and range-checked: such numbers are parts of cache keys (strengths, blends).
+    A ServiceError names the value as `name` ("Strength")."""
+    try:
+        number = Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        raise ServiceError(f"{name} must be a number between {low} and {high}, got {value!r}.") from None
+    if not low <= number <= high:
+        raise ServiceError(f"{name} must be between {low} and {high}, got {value}.")
+    return number
+
+
 def normalize_strength(value) -> Decimal:
     """Strength is part of the cache key, so it is rounded to a fixed step and range-checked."""
-    try:
-        strength = Decimal(str(value)).quantize(STRENGTH_STEP, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        raise ServiceError(f"Strength must be a number, got {value!r}.") from None
-    if not MIN_STRENGTH <= strength <= MAX_STRENGTH:
-        raise ServiceError(f"Strength must be between {MIN_STRENGTH} and {MAX_STRENGTH}, got {value}.")
-    return strength
+    return bounded_decimal(value, low=MIN_STRENGTH, high=MAX_STRENGTH, name="Strength")
 
 
 def enhancement_request(*, photo: Photo, style: str, strength) -> Job:
@@ -459,15 +420,28 @@ def enhancement_request_vector(*, photo: Photo, vector, model_version: ModelVers
     return _enhancement_job(photo, model_version, params)
 
 
+def _job_succeed_with_enhancement(job: Job, enhancement: Enhancement) -> None:
+    job_succeed(
+        job=job,
+        result={
+            "enhancement_id": enhancement.pk,
+            "image_url": default_storage.url(enhancement.image.name),
+            "width": enhancement.width,
+            "height": enhancement.height,
+            "seconds": enhancement.seconds,
+        },
+    )
+
+
 def _enhancement_job(photo: Photo, version: ModelVersion, params: dict) -> Job:
     cached = selectors.enhancement_find(
         photo=photo, model_version=version, style=params.get("style", ""),
         vector_sha256=params.get("vector_sha256", ""), strength=Decimal(params["strength"]),
     )
     with transaction.atomic():
-        job = Job.objects.create(kind=Job.Kind.ENHANCE, photo=photo, model_version=version, params=params)
+        job = job_create(kind=Job.Kind.ENHANCE, photo=photo, model_version=version, params=params)
         if cached is not None:
-            _job_succeed(job, cached)
+            _job_succeed_with_enhancement(job, cached)
         else:
             from webapp.core.tasks import enhance_photo
 
@@ -513,4 +487,4 @@ def enhancement_job_run(*, job_id: str) -> None:
             extra={"job_id": str(job.pk), "model_version": version.name, "style": style or label,
                    "seconds": round(seconds, 3)},
         )
-    _job_succeed(job, enhancement)
+    _job_succeed_with_enhancement(job, enhancement)

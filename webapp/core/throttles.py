@@ -43,9 +43,3 @@ class AnonymousThrottle(ClientRateThrottle):
         if request.user and request.user.is_authenticated:
             return None
         return super().get_cache_key(request, view)
-
-
-class ParticipantThrottle(ClientRateThrottle):
-    """Participants in one lab share an address and a session makes a few hundred requests."""
-
-    scope = "participant"

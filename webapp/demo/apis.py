@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 from webapp.core import selectors as core_selectors
 from webapp.core.models import Job
 from webapp.core.permissions import Public
-from webapp.core.services import ServiceError
 from webapp.demo import selectors, services
 from webapp.demo.models import Result, Upload
 from webapp.demo.throttles import PollThrottle, RenderThrottle, UploadThrottle
@@ -26,11 +25,6 @@ from webapp.participants.sessions import enforce_csrf
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
-
-
-class ServiceBusy(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "busy"
 
 
 class DemoUploadSerializer(serializers.Serializer):
@@ -87,15 +81,6 @@ class DemoApi(APIView):
         raise Throttled(wait, detail=f"You have reached the demo's limit for now; please try again in {minutes} min.")
 
 
-def _service_call(function, **kwargs):
-    try:
-        return function(**kwargs)
-    except services.Busy as error:
-        raise ServiceBusy(str(error)) from None
-    except ServiceError as error:
-        raise ValidationError({"detail": str(error)}) from None
-
-
 def _content_length(request) -> int:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
@@ -125,12 +110,12 @@ class UploadCreateApi(DemoApi):
         if image is not None:
             if image.size > limit:
                 raise PayloadTooLarge(too_large)
-            upload = _service_call(services.upload_create, data=image.read())
+            upload = services.upload_create(data=image.read())
         elif sample_id is not None:
             sample = selectors.sample_get(sample_id)
             if sample is None:
                 raise NotFound("No such sample photo.")
-            upload = _service_call(services.upload_from_sample, photo=sample)
+            upload = services.upload_from_sample(photo=sample)
         else:
             raise ValidationError({"detail": "Choose a photo to upload, or one of the samples."})
         remembered = [*request.session.get(selectors.SESSION_KEY, []), upload.token]
@@ -164,7 +149,7 @@ class RenderCreateApi(DemoApi):
         payload = self.DemoRenderInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         mine = selectors.my_style(request, core_selectors.active_model_version())["vector"]
-        result = _service_call(services.render_request, upload=upload, my_vector=mine, **payload.validated_data)
+        result = services.render_request(upload=upload, my_vector=mine, **payload.validated_data)
         return Response(DemoResultSerializer(result).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -40,7 +40,7 @@ def uploads_created_before(cutoff) -> QuerySet[Upload]:
 
 def renders_waiting() -> int:
     """Demo renderings not started yet: a bound on how long a new one would wait."""
-    return Job.objects.filter(status=Job.Status.QUEUED, params__has_key="demo_result").count()
+    return Job.objects.filter(status=Job.Status.QUEUED, kind=Job.Kind.DEMO_RENDER).count()
 
 
 def samples(limit: int = 6) -> QuerySet[Photo]:

@@ -12,7 +12,7 @@ import logging
 import time
 import warnings
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 import numpy as np
 import torch
@@ -31,24 +31,23 @@ from webapp.core import services as core_services
 from webapp.core.caching import claim_once
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job, ModelVersion, Photo
-from webapp.core.services import ServiceError
+from webapp.core.errors import ServiceError, Unavailable
+from webapp.core.imaging import UPLOAD_FORMATS, encode_jpeg, fit_within, format_suffix, photo_pixels, store_once
 from webapp.core.storage import private_storage
 from webapp.demo import selectors
 from webapp.demo.models import Result, StylePreview, Upload, new_token
 
 logger = logging.getLogger(__name__)
 
-FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
 UNSUPPORTED = "This file is not a photo in a supported format: please upload a JPEG, PNG, WebP or TIFF image."
 MIN_SIDE = 32  # smaller photos have nothing to enhance
 MAX_ASPECT = 10  # beyond this the network's copy would be a few pixels thin
 MY_STYLE = "@mine"
-MIX_STEP = Decimal("0.01")
 PREVIEW_SIZE = 320
 RESULT_QUALITY, SCREEN_QUALITY = 92, 85
 
 
-class Busy(ServiceError):
+class Busy(Unavailable):
     """Too many renderings are waiting: the visitor should try again in a moment."""
 
 
@@ -60,7 +59,7 @@ def _sniff_format(data: bytes) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
+            with Image.open(io.BytesIO(data), formats=list(UPLOAD_FORMATS)) as image:
                 return image.format
     except Image.DecompressionBombError:
         raise ServiceError(
@@ -94,8 +93,7 @@ def decode_upload(data: bytes) -> tuple[np.ndarray, str]:
 
 
 def _store_before(token: str, pixels: np.ndarray) -> str:
-    screen = core_services.fit_within(pixels, core_services.screen_size())
-    data = core_services.encode_jpeg(screen, SCREEN_QUALITY)
+    data = encode_jpeg(fit_within(pixels, settings.PIENET_SCREEN_SIZE), SCREEN_QUALITY)
     return default_storage.save(f"demo/{token}/before.jpg", ContentFile(data))
 
 
@@ -103,7 +101,7 @@ def upload_create(*, data: bytes) -> Upload:
     """Keep a visitor's photo under a new random token (refused with a clear message when unusable)."""
     pixels, image_format = decode_upload(data)
     token = new_token()
-    original = private_storage().save(f"demo/{new_token()}.{FORMATS[image_format]}", ContentFile(data))
+    original = private_storage().save(f"demo/{new_token()}{format_suffix(image_format)}", ContentFile(data))
     height, width = pixels.shape[:2]
     return Upload.objects.create(
         token=token, original=original, before=_store_before(token, pixels), width=width, height=height
@@ -137,7 +135,7 @@ def upload_delete(*, upload: Upload) -> None:
     if files:
         default_storage.delete(folder)  # the emptied folder, where storage has folders
     with transaction.atomic():
-        Job.objects.filter(pk__in=upload.results.values_list("job_id", flat=True)).delete()
+        core_services.jobs_delete(job_ids=upload.results.values_list("job_id", flat=True))
         upload.delete()
 
 
@@ -159,16 +157,6 @@ def style_label(name: str) -> str:
     return "My style" if name == MY_STYLE else name.replace("_", " ").capitalize()
 
 
-def _normalize_mix(value) -> Decimal:
-    try:
-        mix = Decimal(str(value)).quantize(MIX_STEP, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        raise ServiceError(f"The blend must be a number between 0 and 1, got {value!r}.") from None
-    if not Decimal(0) <= mix <= Decimal(1):
-        raise ServiceError(f"The blend must be between 0 and 1, got {value}.")
-    return mix
-
-
 def style_spec(
     *, version: ModelVersion, style: str, blend_with: str = "", mix=0, my_vector=None
 ) -> tuple[str, str, dict]:
@@ -182,7 +170,7 @@ def style_spec(
             raise ServiceError(f"Unknown style {name!r}.")
 
     check(style)
-    mix = _normalize_mix(mix)
+    mix = core_services.bounded_decimal(mix, low=Decimal(0), high=Decimal(1), name="The blend")
     if blend_with:
         check(blend_with)
     if not blend_with or blend_with == style or mix == 0:
@@ -242,8 +230,8 @@ def render_request(*, upload: Upload, style: str, blend_with: str = "", mix=0, s
     try:
         with transaction.atomic():
             if existing is not None:  # a failed rendering is tried afresh
-                existing.job.delete()
-            job = Job.objects.create(kind=Job.Kind.ENHANCE, model_version=version, params={"demo_result": token})
+                core_services.jobs_delete(job_ids=[existing.job_id])
+            job = core_services.job_create(kind=Job.Kind.DEMO_RENDER, model_version=version, params={"demo_result": token})
             result = Result.objects.create(
                 token=token, upload=upload, job=job, style_key=key, label=label, spec=spec, strength=strength
             )
@@ -278,10 +266,9 @@ def render_run(*, job_id: str) -> None:
     core_services.job_progress(job_id=job.pk, percent=75)
     folder = f"demo/{result.upload.token}/{result.token}"
     names = {
-        "image": core_services.store_once(f"{folder}.jpg", core_services.encode_jpeg(output, RESULT_QUALITY)),
-        "screen": core_services.store_once(
-            f"{folder}_screen.jpg",
-            core_services.encode_jpeg(core_services.fit_within(output, core_services.screen_size()), SCREEN_QUALITY),
+        "image": store_once(f"{folder}.jpg", encode_jpeg(output, RESULT_QUALITY)),
+        "screen": store_once(
+            f"{folder}_screen.jpg", encode_jpeg(fit_within(output, settings.PIENET_SCREEN_SIZE), SCREEN_QUALITY)
         ),
     }
     if not Result.objects.filter(pk=result.pk).update(**names):  # deleted while rendering: leave nothing behind
@@ -317,19 +304,14 @@ def style_previews_render(*, model_version_id: int) -> int:
     if not missing:
         return 0
     enhancer = enhancer_for(version)
-    if photo.thumbnail:
-        with default_storage.open(photo.thumbnail.name, "rb") as stored:
-            source = load_image_uint8(stored.read())
-    else:
-        source = load_image_uint8(core_selectors.photo_read_bytes(photo))
-    source = core_services.fit_within(source, PREVIEW_SIZE)
+    source = fit_within(photo_pixels(photo, "thumbnail"), PREVIEW_SIZE)
     made = 0
     for start in range(0, len(missing), enhancer.max_batch):
         names = missing[start:start + enhancer.max_batch]
         for name, output in zip(names, enhancer.enhance_batch([source] * len(names), names)):
-            stored = core_services.store_once(
+            stored = store_once(
                 f"demo-styles/{version.sha256[:16]}/{photo.content_hash[:16]}_{slugify(name)}.jpg",
-                core_services.encode_jpeg(output, SCREEN_QUALITY),
+                encode_jpeg(output, SCREEN_QUALITY),
             )
             change = float(np.abs(output - source / 255.0).mean())
             made += StylePreview.objects.get_or_create(

@@ -9,37 +9,23 @@ import io
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.core import selectors as core_selectors
 from webapp.core.apis import JobOutputSerializer
-from webapp.core.models import Photo
 from webapp.core.permissions import IsResearcher, Public
-from webapp.core.services import ServiceError
-from webapp.core.throttles import ParticipantThrottle
 from webapp.participants import selectors, services
 from webapp.participants.serializers import (
-    ItemChoiceResultSerializer, ParticipantStateSerializer, PickSetSerializer, PreviewSerializer, participant_state,
-    preview_state,
+    ItemChoiceResultSerializer, ParticipantStateSerializer, PickSetSerializer, PreviewSerializer,
 )
 from webapp.participants.sessions import enforce_csrf, remember_participant, session_participant
+from webapp.participants.throttles import ParticipantThrottle
 
 
-class _ConflictError(ValidationError):
-    status_code = status.HTTP_409_CONFLICT
-
-
-def _service_call(function, **kwargs):
-    """Run a service; its user-facing errors become 400, state conflicts 409, repeat joins 403."""
-    try:
-        return function(**kwargs)
-    except services.AlreadyParticipated as error:
-        raise PermissionDenied(str(error)) from None
-    except services.Conflict as error:
-        raise _ConflictError({"detail": str(error)}) from None
-    except ServiceError as error:
-        raise ValidationError({"detail": str(error)}) from None
+def _state(participant, current_set=None) -> dict:
+    return ParticipantStateSerializer(selectors.participant_state(participant, current_set)).data
 
 
 class RoundApi(APIView):
@@ -78,19 +64,18 @@ class JoinApi(RoundApi):
     def post(self, request, slug):
         payload = self.JoinInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        participant, created = _service_call(
-            services.participant_join, picking_round=self.picking_round, params=payload.validated_data,
-            consent=payload.validated_data["consent"],
+        participant, created = services.participant_join(
+            picking_round=self.picking_round, params=payload.validated_data, consent=payload.validated_data["consent"],
         )
         remember_participant(request, participant)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(participant_state(participant), status=code)
+        return Response(_state(participant), status=code)
 
 
 class StateApi(RoundApi):
     @extend_schema(responses=ParticipantStateSerializer)
     def get(self, request, slug):
-        return Response(participant_state(self.participant))
+        return Response(_state(self.participant))
 
 
 class CurrentSetApi(RoundApi):
@@ -100,8 +85,8 @@ class CurrentSetApi(RoundApi):
         description="The open set, or a new random one (idempotent: two tabs get the same set).",
     )
     def post(self, request, slug):
-        pick_set = _service_call(services.pick_set_current, participant=self.participant)
-        return Response(participant_state(self.participant, pick_set))
+        pick_set = services.pick_set_current(participant=self.participant)
+        return Response(_state(self.participant, pick_set))
 
 
 class ItemApi(RoundApi):
@@ -112,9 +97,7 @@ class ItemApi(RoundApi):
     def put(self, request, slug, token):
         payload = self.ItemChoiceSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        item = _service_call(
-            services.item_choose, participant=self.participant, token=token, liked=payload.validated_data["liked"]
-        )
+        item = services.item_choose(participant=self.participant, token=token, liked=payload.validated_data["liked"])
         item.picks = selectors.participant_pick_count(self.participant)
         return Response(ItemChoiceResultSerializer(item).data)
 
@@ -122,7 +105,7 @@ class ItemApi(RoundApi):
 class SubmitSetApi(RoundApi):
     @extend_schema(request=None, responses={200: PickSetSerializer})
     def post(self, request, slug, number: int):
-        pick_set = _service_call(services.pick_set_submit, participant=self.participant, number=number)
+        pick_set = services.pick_set_submit(participant=self.participant, number=number)
         return Response(PickSetSerializer(pick_set).data)
 
 
@@ -132,7 +115,7 @@ class FinishApi(RoundApi):
         responses={202: JobOutputSerializer, 200: OpenApiResponse(description="Finished; no model is active yet.")},
     )
     def post(self, request, slug):
-        job = _service_call(services.participant_finish, participant=self.participant)
+        job = services.participant_finish(participant=self.participant)
         if job is None:
             return Response({"detail": "Picks saved; no model is active yet."}, status=status.HTTP_200_OK)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
@@ -142,7 +125,7 @@ class PreviewApi(RoundApi):
     @extend_schema(responses=PreviewSerializer)
     def get(self, request, slug):
         self.participant.refresh_from_db()
-        return Response(preview_state(self.participant))
+        return Response(PreviewSerializer(selectors.preview_state(self.participant)).data)
 
 
 class LabelMatrixApi(RoundApi):
@@ -175,9 +158,9 @@ class CandidateRenderApi(APIView):
         payload = self.CandidateRenderInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        photos = Photo.objects.all()
+        photos = core_selectors.photo_list()
         if "photo_ids" in data:
             photos = photos.filter(pk__in=data["photo_ids"])
         styles = data.get("retouch_styles", list(services.STYLES))
-        job = _service_call(services.candidates_request, photos=list(photos), retouch_styles=styles, pienet=data["pienet"])
+        job = services.candidates_request(photos=list(photos), retouch_styles=styles, pienet=data["pienet"])
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

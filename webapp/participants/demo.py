@@ -6,10 +6,8 @@ make_candidates`, since the demo's single worker would be busy with them for min
 """
 from django.dispatch import receiver
 
-from webapp.core.models import Job
 from webapp.core.signals import demo_seeded
-from webapp.participants import services
-from webapp.participants.models import Candidate, PickingRound
+from webapp.participants import selectors, services
 
 DEMO_SLUG = "demo"
 # A spread of looks (presets, classical methods, photographers) that is quick to render on a CPU.
@@ -25,12 +23,11 @@ DEMO_CONSENT = (
 @receiver(demo_seeded)
 def seed_demo_round(sender, photos, stdout, **kwargs):
     """Create the demo round once and, while there are no candidates, queue the demo's own."""
-    if not PickingRound.objects.filter(slug=DEMO_SLUG).exists():
+    if selectors.picking_round_get(DEMO_SLUG) is None:
         services.picking_round_create(
             slug=DEMO_SLUG, title="Which photos do you like?", consent_text=DEMO_CONSENT, min_picks=5,
             max_picks=12, set_size=6,
         )
-    rendering = Job.objects.filter(kind=Job.Kind.CANDIDATES, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
-    if photos and not Candidate.objects.exists() and not rendering.exists():
+    if photos and not selectors.candidates_exist() and not selectors.candidates_job_in_progress():
         job = services.candidates_request(photos=list(photos), retouch_styles=DEMO_STYLES, pienet=False)
         stdout.write(f"Demo round /take-part/{DEMO_SLUG}/: rendering its images (job {job.pk}).")

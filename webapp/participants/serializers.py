@@ -1,12 +1,11 @@
-"""Serializers of the participant API. Nothing here names a style: images are addressed by tokens."""
+"""Serializers of the participant API (the states they draw come from selectors). Nothing here names a style:
+images are addressed by tokens."""
 from django.urls import reverse
 from rest_framework import serializers
 
-from webapp.core import selectors as core_selectors
 from webapp.core.apis import JobOutputSerializer
-from webapp.core.models import Job
 from webapp.participants import selectors
-from webapp.participants.models import Participant, PickingRound, PickSet, SetItem
+from webapp.participants.models import PickingRound, PickSet, SetItem
 
 
 class PickingRoundSerializer(serializers.ModelSerializer):
@@ -66,24 +65,6 @@ class ParticipantStateSerializer(serializers.Serializer):
     preference_job = JobOutputSerializer(allow_null=True)
 
 
-def participant_state(participant: Participant, current_set: PickSet | None = None) -> dict:
-    picking_round = participant.picking_round
-    picks = selectors.participant_pick_count(participant)
-    current = current_set if current_set is not None and current_set.submitted_at is None else None
-    current = current or selectors.open_set(participant)
-    return ParticipantStateSerializer(
-        {
-            "pseudonym": participant.pseudonym,
-            "round": picking_round,
-            "picks": picks,
-            "can_finish": picks >= picking_round.min_picks,
-            "finished": participant.finished_at is not None,
-            "current_set": current,
-            "preference_job": selectors.preference_job(participant) if participant.finished_at else None,
-        }
-    ).data
-
-
 class PreviewItemSerializer(serializers.Serializer):
     position = serializers.IntegerField()
     before_url = serializers.CharField()
@@ -96,34 +77,3 @@ class PreviewSerializer(serializers.Serializer):
     preference_job = JobOutputSerializer(allow_null=True)
     items = PreviewItemSerializer(many=True)
     completion_url = serializers.CharField(allow_blank=True)
-
-
-def preview_state(participant: Participant) -> dict:
-    """The preview page's state: where the vector and the preview renderings are, or why not."""
-    state = {"status": "picking", "message": "", "preference_job": None, "items": [],
-             "completion_url": participant.picking_round.completion_url}
-    if participant.finished_at is None:
-        state["message"] = "Finish picking first."
-        return PreviewSerializer(state).data
-    job = selectors.preference_job(participant)
-    preference = selectors.latest_preference(participant)
-    if job is None and preference is None:
-        failed = Job.objects.filter(kind=Job.Kind.PREFERENCE, params__participant=str(participant.pk)).first()
-        if failed is not None:
-            state.update(status="failed", message=failed.error, preference_job=failed)
-        elif core_selectors.active_model_version() is None:
-            state.update(status="no_model", message=(
-                "Thank you, your picks are saved. Personalized previews need a trained model, "
-                "which is not available yet."
-            ))
-        return PreviewSerializer(state).data
-    state["preference_job"] = job
-    if preference is None:
-        state.update(status="computing", message="Working out your taste from your picks…")
-        return PreviewSerializer(state).data
-    state.update(status="ready", message="Your photos, enhanced the way you like them.")
-    state["items"] = [
-        {"position": item.position, "before_url": item.photo.screen.url, "job": item.job}
-        for item in preference.previews.all()
-    ]
-    return PreviewSerializer(state).data

@@ -13,18 +13,17 @@ import time
 
 import numpy as np
 import torch
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ml.images import load_image_uint8
 from ml.personalize import consistency, mean_vector, optimize_vector
 from ml.styles.registry import STYLES, get_style
 from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
+from webapp.core.errors import Conflict, NotAllowed, ServiceError
+from webapp.core.imaging import encode_jpeg, fit_within, photo_pixels, store_once, stored_pixels, stored_variant
 from webapp.core.model_runtime import enhancer_for
 from webapp.core.models import Job, ModelVersion, Photo
-from webapp.core.services import ServiceError
 from webapp.core.signing import keyed_digest, keyed_seed
 from webapp.participants import selectors
 from webapp.participants.models import (
@@ -40,12 +39,8 @@ RECRUITMENT_ID = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 MTURK_PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
 
-class AlreadyParticipated(ServiceError):
+class AlreadyParticipated(NotAllowed):
     """This recruitment id already completed the round."""
-
-
-class Conflict(ServiceError):
-    """The request does not fit the participant's current state (e.g. the pick range is full)."""
 
 
 # --- Candidates -----------------------------------------------------------------------------
@@ -74,7 +69,7 @@ def candidates_request(*, photos: list[Photo], retouch_styles: list[str], pienet
         "pienet_styles": list(version.styles) if (version is not None and pienet) else [],
     }
     with transaction.atomic():
-        job = Job.objects.create(kind=Job.Kind.CANDIDATES, model_version=version, params=params)
+        job = core_services.job_create(kind=Job.Kind.CANDIDATES, model_version=version, params=params)
         from webapp.participants.tasks import render_retouch_candidates
 
         render_retouch_candidates.delay_on_commit(str(job.pk))
@@ -83,22 +78,15 @@ def candidates_request(*, photos: list[Photo], retouch_styles: list[str], pienet
 
 def candidate_source(photo: Photo) -> np.ndarray:
     """The photo at candidate size, from its screen rendition when there is one (cheaper to decode)."""
-    if photo.screen:
-        with default_storage.open(photo.screen.name, "rb") as handle:
-            pixels = load_image_uint8(handle.read())
-    else:
-        pixels = load_image_uint8(core_selectors.photo_read_bytes(photo))
-    return core_services.fit_within(pixels, CANDIDATE_SIZE)
+    return fit_within(photo_pixels(photo, "screen"), CANDIDATE_SIZE)
 
 
 def _store_candidate_images(photo: Photo, key: str, pixels) -> tuple[str, str]:
     """Store the rendering and its thumbnail under names that do not reveal the style."""
-    image = core_services.store_once(
-        f"candidates/{photo.content_hash[:16]}/{key}.jpg", core_services.encode_jpeg(pixels, CANDIDATE_QUALITY)
-    )
-    small = core_services.fit_within(pixels, CANDIDATE_THUMBNAIL_SIZE)
-    thumbnail = core_services.store_once(
-        f"candidates/{photo.content_hash[:16]}/{key}_t.jpg", core_services.encode_jpeg(small, CANDIDATE_THUMBNAIL_QUALITY)
+    image = store_once(f"candidates/{photo.content_hash[:16]}/{key}.jpg", encode_jpeg(pixels, CANDIDATE_QUALITY))
+    small = fit_within(pixels, CANDIDATE_THUMBNAIL_SIZE)
+    thumbnail = store_once(
+        f"candidates/{photo.content_hash[:16]}/{key}_t.jpg", encode_jpeg(small, CANDIDATE_THUMBNAIL_QUALITY)
     )
     return image, thumbnail
 
@@ -110,8 +98,7 @@ def item_image(*, item: SetItem, size: str) -> bytes:
         (item.candidate.image, CANDIDATE_QUALITY) if size == "screen"
         else (item.candidate.thumbnail, CANDIDATE_THUMBNAIL_QUALITY)
     )
-    with default_storage.open(field.name, "rb") as handle:
-        return core_services.jpeg_variant(handle.read(), keyed_seed("picking", item.token, size), quality)
+    return stored_variant(field.name, keyed_seed("picking", item.token, size), quality)
 
 
 def _candidate_key(*parts: str) -> str:
@@ -147,7 +134,7 @@ def candidates_render_retouch(*, job_id: str) -> bool:
         done += len(styles) - len(todo)
     summary = {"retouch_rendered": rendered, "photos": len(photos)}
     if has_gpu_stage:
-        Job.objects.filter(pk=job.pk).update(result=summary)
+        core_services.job_record_result(job_id=job.pk, result=summary)
         from webapp.participants.tasks import render_pienet_candidates
 
         render_pienet_candidates.delay_on_commit(str(job.pk))
@@ -207,10 +194,7 @@ def candidates_embed(
     starts = range(0, len(ids), batch_size)
     for start in progress(starts) if progress else starts:
         batch = list(Candidate.objects.filter(pk__in=ids[start:start + batch_size]))
-        images = []
-        for candidate in batch:
-            with default_storage.open(candidate.image.name, "rb") as handle:
-                images.append(load_image_uint8(handle.read()))
+        images = [stored_pixels(candidate.image.name) for candidate in batch]
         vectors = enhancer.embed(images).cpu().numpy().astype("<f4")
         for candidate, vector in zip(batch, vectors):
             Candidate.objects.filter(pk=candidate.pk).update(
@@ -307,7 +291,7 @@ def _choose_set_candidates(participant: Participant, set_size: int, rng: random.
     for candidate_id, photo_id, style in pool:
         by_photo.setdefault(photo_id, []).append((candidate_id, style))
     chosen, styles_used = [], set()
-    for photo_id, options in list(by_photo.items())[:set_size]:
+    for _photo_id, options in list(by_photo.items())[:set_size]:
         candidate_id, style = min(options, key=lambda option: (option[0] in seen, option[1] in styles_used))
         chosen.append(candidate_id)
         styles_used.add(style)
@@ -410,7 +394,9 @@ def preference_request(*, participant: Participant, model_version: ModelVersion 
         return existing
     from webapp.participants.tasks import compute_preference
 
-    job = Job.objects.create(kind=Job.Kind.PREFERENCE, model_version=version, params={"participant": str(participant.pk)})
+    job = core_services.job_create(
+        kind=Job.Kind.PREFERENCE, model_version=version, params={"participant": str(participant.pk)}
+    )
     compute_preference.delay_on_commit(str(job.pk))
     return job
 
@@ -476,14 +462,12 @@ def preferences_recompute_request(*, model_version: ModelVersion) -> Job | None:
     version (an enhancement names the version its vector belongs to) until then."""
     if not selectors.finished_participants_without_vector(model_version).exists():
         return None
-    pending = Job.objects.filter(
-        kind=Job.Kind.RECOMPUTE, model_version=model_version, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
-    ).first()
+    pending = selectors.recompute_job_pending(model_version)
     if pending is not None:
         return pending
     from webapp.participants.tasks import recompute_preferences
 
-    job = Job.objects.create(kind=Job.Kind.RECOMPUTE, model_version=model_version)
+    job = core_services.job_create(kind=Job.Kind.RECOMPUTE, model_version=model_version)
     recompute_preferences.delay_on_commit(str(job.pk))
     return job
 
@@ -537,19 +521,47 @@ def _request_previews(preference: PreferenceVector, count: int, rng: random.Rand
 # --- Rounds ---------------------------------------------------------------------------------
 
 
-def picking_round_create(
-    *, slug: str, title: str, consent_text: str, min_picks: int = 10, max_picks: int = 20, set_size: int = 8,
-    scheme: str = PickingRound.Scheme.MEAN, preview_count: int = 3, completion_url: str = "",
-) -> PickingRound:
+def picking_round_check(*, min_picks: int, max_picks: int, set_size: int, scheme: str) -> None:
+    """A round's own rules; a study checks its configuration with them before it changes anything."""
     if not 1 <= min_picks <= max_picks:
         raise ServiceError(f"The pick range must satisfy 1 ≤ min ≤ max, got {min_picks}–{max_picks}.")
     if set_size < 2:
         raise ServiceError("A set shows at least 2 images.")
     if scheme not in PickingRound.Scheme.values:
         raise ServiceError(f"Unknown scheme {scheme!r}; use one of {', '.join(PickingRound.Scheme.values)}.")
+
+
+def picking_round_create(
+    *, slug: str, title: str, consent_text: str, min_picks: int = 10, max_picks: int = 20, set_size: int = 8,
+    scheme: str = PickingRound.Scheme.MEAN, preview_count: int = 3, completion_url: str = "",
+    studies_ref: str = "", is_open: bool = True,
+) -> PickingRound:
+    """A new round; one run by a study names it in `studies_ref` (joined only through the study's pages)."""
+    picking_round_check(min_picks=min_picks, max_picks=max_picks, set_size=set_size, scheme=scheme)
     if PickingRound.objects.filter(slug=slug).exists():
         raise ServiceError(f"A picking round {slug!r} exists already.")
     return PickingRound.objects.create(
         slug=slug, title=title, consent_text=consent_text, min_picks=min_picks, max_picks=max_picks,
         set_size=set_size, scheme=scheme, preview_count=preview_count, completion_url=completion_url,
+        studies_ref=studies_ref, is_open=is_open,
     )
+
+
+def picking_round_update(
+    *, picking_round: PickingRound, title: str, consent_text: str, min_picks: int, max_picks: int, set_size: int,
+    scheme: str, pool_photos=None,
+) -> PickingRound:
+    """Change a round's texts and picking rules (and its photo pool, when `pool_photos` is given)."""
+    picking_round_check(min_picks=min_picks, max_picks=max_picks, set_size=set_size, scheme=scheme)
+    picking_round.title, picking_round.consent_text = title, consent_text
+    picking_round.min_picks, picking_round.max_picks = min_picks, max_picks
+    picking_round.set_size, picking_round.scheme = set_size, scheme
+    picking_round.save()
+    if pool_photos is not None:
+        picking_round.pool_photos.set(pool_photos)
+    return picking_round
+
+
+def picking_round_set_open(*, picking_round_id: int, is_open: bool) -> None:
+    """Open or close a round to new participants (a study opens and closes its round with itself)."""
+    PickingRound.objects.filter(pk=picking_round_id).update(is_open=is_open)

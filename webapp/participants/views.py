@@ -1,6 +1,6 @@
 """Pages of the participant flow: consent, picking, preview. The picking and preview pages are
 drawn by small scripts that talk to the participant API; these views only check the session."""
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -8,12 +8,9 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods
 
 from webapp.core import selectors as core_selectors
-from webapp.core.services import ServiceError
 from webapp.participants import selectors, services
-from webapp.participants.models import SetItem
-from webapp.participants.sessions import SESSION_KEY, remember_participant, session_participant
-
-RECRUITMENT_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "workerId", "assignmentId", "hitId", "turkSubmitTo")
+from webapp.participants.pages import consent_page, redirect_to_consent, session_image
+from webapp.participants.sessions import session_participant
 
 
 def _round_or_404(slug: str):
@@ -39,27 +36,14 @@ def consent(request, slug: str):
     picking_round = _round_or_404(slug)
     if picking_round.studies_ref:
         return _study_page(picking_round, "consent")
-    source = request.POST if request.method == "POST" else request.GET
-    context = {
-        "round": picking_round,
-        "recruitment": [(name, source[name]) for name in RECRUITMENT_PARAMS if source.get(name)],
-        "participant": session_participant(request, picking_round),
-        "error": "",
-    }
-    if request.method == "POST":
-        try:
-            participant, _ = services.participant_join(
-                picking_round=picking_round, params=request.POST, consent=request.POST.get("consent") == "yes"
-            )
-        except services.AlreadyParticipated as error:
-            context["error"] = str(error)
-            return render(request, "participants/consent.html", context, status=403)
-        except ServiceError as error:
-            context["error"] = str(error)
-            return render(request, "participants/consent.html", context, status=400)
-        remember_participant(request, participant)
-        return redirect("participants:pick", slug=slug)
-    return render(request, "participants/consent.html", context)
+
+    def join(params, consent: bool):
+        participant, _ = services.participant_join(picking_round=picking_round, params=params, consent=consent)
+        return participant
+
+    context = {"round": picking_round, "participant": session_participant(request, picking_round)}
+    return consent_page(request, template="participants/consent.html", context=context, join=join,
+                        next_url=reverse("participants:pick", args=[slug]))
 
 
 def _participant_page(request, slug: str, template: str, finished_redirect: str | None, unfinished_redirect: str | None):
@@ -68,8 +52,7 @@ def _participant_page(request, slug: str, template: str, finished_redirect: str 
         return _study_page(picking_round, "pick")
     participant = session_participant(request, picking_round)
     if participant is None:
-        query = request.META.get("QUERY_STRING", "")
-        return redirect(reverse("participants:consent", args=[slug]) + (f"?{query}" if query else ""))
+        return redirect_to_consent(request, "participants:consent", slug)
     finished = participant.finished_at is not None
     if finished and finished_redirect:
         return redirect(finished_redirect, slug=slug)
@@ -99,10 +82,6 @@ def candidate_image(request, token: str, size: str):
     participant's variant; the response names no file (a name would say which rendering it is)."""
     if size not in ("screen", "thumb"):
         raise Http404("Unknown size.")
-    item = SetItem.objects.select_related("candidate", "pick_set__participant").filter(token=token).first()
-    joined = request.session.get(SESSION_KEY, {}).values()
-    if item is None or str(item.pick_set.participant_id) not in joined:
-        raise Http404("No such image.")
-    response = HttpResponse(services.item_image(item=item, size=size), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    item = selectors.item_by_token(token)
+    return session_image(request, participant_id=item.pick_set.participant_id if item else None,
+                         image=lambda: services.item_image(item=item, size=size))

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from webapp.core import selectors as core_selectors
 from webapp.core.models import ModelVersion
 from webapp.core.permissions import is_model_admin
-from webapp.core.services import ServiceError
+from webapp.core.errors import ServiceError
 from webapp.retraining import selectors, services
 from webapp.retraining.models import RetrainingRun
 from webapp.retraining.selectors import MIN_NON_PICKS

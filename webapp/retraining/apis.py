@@ -1,7 +1,7 @@
 """Admin-only JSON API of retraining and of switching the served model (documented at /api/schema/)."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,24 +11,10 @@ from webapp.core.apis import ModelVersionOutputSerializer
 from webapp.core.models import AuditEvent
 from webapp.core.pagination import paginated_list_schema, paginated_response
 from webapp.core.permissions import IsModelAdmin
-from webapp.core.services import ServiceError
 from webapp.retraining import selectors, services
 from webapp.retraining.models import RetrainingRun
 
 LOG_TAIL = 8000  # characters of the log an API reader gets (the admin page shows all of it)
-
-
-class _ConflictError(ValidationError):
-    status_code = status.HTTP_409_CONFLICT
-
-
-def _service_call(function, **kwargs):
-    try:
-        return function(**kwargs)
-    except services.Conflict as error:
-        raise _ConflictError({"detail": str(error)}) from None
-    except ServiceError as error:
-        raise ValidationError({"detail": str(error)}) from None
 
 
 class RunOutputSerializer(serializers.ModelSerializer):
@@ -82,8 +68,8 @@ class RunListApi(AdminApi):
     def post(self, request):
         payload = self.RunRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        run, created = _service_call(
-            services.run_request, user=request.user, from_scratch=payload.validated_data["from_scratch"],
+        run, created = services.run_request(
+            user=request.user, from_scratch=payload.validated_data["from_scratch"],
             recipe=payload.validated_data.get("recipe"),
         )
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
@@ -98,7 +84,7 @@ class RunDetailApi(AdminApi):
 class RunCancelApi(AdminApi):
     @extend_schema(request=None, responses={202: RunOutputSerializer})
     def post(self, request, run_id):
-        run = _service_call(services.run_cancel, run=_get_run(run_id), user=request.user)
+        run = services.run_cancel(run=_get_run(run_id), user=request.user)
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -110,7 +96,7 @@ class _ModelSwitchApi(AdminApi):
         version = core_selectors.model_version_list().filter(pk=version_id).first()
         if version is None:
             raise NotFound(f"No model version with id {version_id}.")
-        version = _service_call(self.service, version=version, actor=request.user)
+        version = self.service(version=version, actor=request.user)
         return Response(ModelVersionOutputSerializer(version).data)
 
 

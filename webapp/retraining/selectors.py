@@ -28,6 +28,13 @@ def run_in_progress() -> RetrainingRun | None:
     return RetrainingRun.objects.filter(status__in=RetrainingRun.IN_PROGRESS).first()
 
 
+def run_for_request(request_key: str) -> RetrainingRun | None:
+    """The run that did or does the work of this request (failed and cancelled runs do not count)."""
+    return RetrainingRun.objects.filter(request_key=request_key).exclude(
+        status__in=[RetrainingRun.Status.FAILED, RetrainingRun.Status.CANCELLED]
+    ).first()
+
+
 def audit_list() -> QuerySet[AuditEvent]:
     return AuditEvent.objects.select_related("model_version", "previous_version")
 

@@ -7,7 +7,7 @@ still reporting. The time limit is the run's own (PIENET_RETRAIN_TIME_LIMIT), no
 from celery import shared_task
 from django.conf import settings
 
-from webapp.retraining import services
+from webapp.retraining import runner
 
 
 @shared_task(
@@ -16,4 +16,4 @@ from webapp.retraining import services
     time_limit=settings.PIENET_RETRAIN_TIME_LIMIT + 120,
 )
 def run_retraining(run_id: str) -> None:
-    services.run_execute(run_id=run_id)
+    runner.run_execute(run_id=run_id)

@@ -1,5 +1,5 @@
-"""What this issue added to the core app: `import_photos`, screen renditions, and enhancements
-with an arbitrary preference vector (cached by the vector's hash, model version and strength)."""
+"""Photos: stored once per content, renditions (thumbnail, screen), `import_photos` and uploads in the admin."""
+
 import io
 
 import numpy as np
@@ -12,7 +12,7 @@ from PIL import Image
 from ml.images import load_image_uint8
 from tests.webapp.helpers import jpeg_bytes, write_photo_dir
 from webapp.core import services
-from webapp.core.models import Enhancement, Job, Photo
+from webapp.core.models import Photo
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,38 @@ def rotated_jpeg(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.full((height, width, 3), 120, np.uint8)).save(buffer, format="JPEG", exif=exif)
     return buffer.getvalue()
+
+
+def test_photos_are_stored_once_per_content_and_bad_bytes_are_refused():
+    data = jpeg_bytes(seed=1)
+    photo, created = services.photo_create(data=data, title="one")
+    duplicate, created_again = services.photo_create(data=data, title="same bytes")
+    assert created and not created_again and duplicate.pk == photo.pk
+    assert (photo.width, photo.height) == (64, 48)
+    assert photo.image.storage.open(photo.image.name).read() == data
+    assert not default_storage.exists(photo.image.name)  # never under MEDIA_URL
+    with pytest.raises(services.ServiceError):
+        services.photo_create(data=b"\x89PNG but not really")
+
+
+def test_thumbnail_is_made_once_and_fits_the_configured_size(settings, photo):
+    settings.PIENET_THUMBNAIL_SIZE = 32
+    services.photo_make_thumbnail(photo_id=photo.pk)
+    photo.refresh_from_db()
+    from ml.images import load_image_uint8
+
+    thumbnail = load_image_uint8(default_storage.open(photo.thumbnail.name).read())
+    assert max(thumbnail.shape[:2]) == 32
+    name = photo.thumbnail.name
+    services.photo_make_thumbnail(photo_id=photo.pk)
+    photo.refresh_from_db()
+    assert photo.thumbnail.name == name
+
+
+def test_photo_creation_queues_its_thumbnail_only_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.photo_create(data=jpeg_bytes(seed=2))
+    assert len(callbacks) == 1
 
 
 def test_import_photos_deduplicates_applies_exif_and_makes_renditions(tmp_path, settings, capsys):
@@ -63,35 +95,18 @@ def test_import_photos_reads_a_manifest_and_refuses_bad_input(tmp_path):
     assert missing.value.returncode == 2 and "is not a directory" in str(missing.value)
 
 
-def test_vector_enhancements_are_cached_by_vector_model_and_strength(tiny_checkpoint, django_capture_on_commit_callbacks):
-    version, _ = services.model_version_register(checkpoint_path=tiny_checkpoint, name="tiny", activate=True)
-    photo, _ = services.photo_create(data=jpeg_bytes(seed=7), title="p")
-    vector = np.linspace(-0.2, 0.2, version.config["vector_dim"]).astype(np.float32)
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        job = services.enhancement_request_vector(photo=photo, vector=vector, model_version=version)
-    assert len(queued) == 1 and "vector" in job.params
-    services.enhancement_job_run(job_id=str(job.pk))
-    job.refresh_from_db()
-    assert job.status == Job.Status.SUCCEEDED, job.error
-    enhancement = Enhancement.objects.get()
-    assert enhancement.style == "" and enhancement.vector_sha256 == services.vector_sha256(vector)
-
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        again = services.enhancement_request_vector(photo=photo, vector=vector.tolist(), model_version=version)
-        other = services.enhancement_request_vector(photo=photo, vector=vector * 2, model_version=version)
-    assert again.status == Job.Status.SUCCEEDED and again.result == job.result  # same key: no new work
-    assert other.status == Job.Status.QUEUED and len(queued) == 1
-    with pytest.raises(services.ServiceError, match="has 16 values, got 3"):
-        services.enhancement_request_vector(photo=photo, vector=[1, 2, 3], model_version=version)
-
-
 def test_photos_can_be_uploaded_in_the_admin(admin_client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     def upload(data: bytes):
-        return admin_client.post("/admin/core/photo/add/", {
-            "upload": SimpleUploadedFile("beach.jpg", data, content_type="image/jpeg"), "title": "", "collection": "",
-        })
+        return admin_client.post(
+            "/admin/core/photo/add/",
+            {
+                "upload": SimpleUploadedFile("beach.jpg", data, content_type="image/jpeg"),
+                "title": "",
+                "collection": "",
+            },
+        )
 
     assert upload(jpeg_bytes(seed=3)).status_code == 302
     assert upload(jpeg_bytes(seed=3)).status_code == 302  # the same content again: still one photo

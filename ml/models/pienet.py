@@ -69,8 +69,8 @@ class PieNet(nn.Module):
 
     Affine head (v2, ``config.head``): the last convolution predicts a 3×4 colour matrix per pixel instead of
     ΔI. The paper's ΔI is computed at the network's size and up-sampled, so at full resolution it can only add a
-    blurred correction: a monochrome look left the colour of every edge (v2s: chroma spread 10 levels against
-    ≤ 4), and the network had to rebuild each pixel's colour from its features to recolour it. A matrix map
+    blurred correction: a monochrome look would leave the colour of every edge, and the network has to rebuild
+    each pixel's colour from its features to recolour it at all. A matrix map
     is smooth wherever the look is a colour or tone transform, up-samples without loss, and is applied to the
     full-resolution pixels (HDRNet's idea, without its bilateral grid).
 

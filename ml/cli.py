@@ -119,6 +119,11 @@ def _add_training_commands(commands, recipe) -> None:
     embedding.add_argument("--margin", type=float, default=0.2, help="triplet margin α (default 0.2)")
     embedding.add_argument("--vector-lr-scale", type=float, default=10.0,
                            help="learning rate of the vectors relative to the network's (default 10)")
+    embedding.add_argument("--proxy-weight", type=float, default=1.0,
+                           help="weight of the proxy loss that gathers each user's looks across photos (default 1; "
+                                "0 is the triplets alone)")
+    embedding.add_argument("--proxy-temperature", type=float, default=0.1,
+                           help="softmax temperature of the proxy loss over cosines (default 0.1)")
     embedding.add_argument("--pool-size", type=_positive_int, default=64,
                            help="retouched photos per user embedded after training, for stage 2 (default 64)")
 
@@ -132,6 +137,8 @@ def _add_training_commands(commands, recipe) -> None:
                         help="perceptual weight λp (default 0.4)")
     pienet.add_argument("--lambda-t", dest="lambda_tv", type=float, default=0.01,
                         help="total-variation weight λt (default 0.01)")
+    pienet.add_argument("--global-path-lr-scale", type=float, default=10.0,
+                        help="learning rate of the affine head's vector-to-matrix path relative to the rest (default 10)")
     pienet.add_argument("--noise", dest="vector_noise", type=float, default=0.1,
                         help="norm of the vector perturbation (default 0.1)")
     pienet.add_argument("--warm-start", type=_existing_file,

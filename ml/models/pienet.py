@@ -74,6 +74,13 @@ class PieNet(nn.Module):
     is smooth wherever the look is a colour or tone transform, up-samples without loss, and is applied to the
     full-resolution pixels (HDRNet's idea, without its bilateral grid).
 
+    Global colour path (v2, with the affine head): the vector also passes through one linear layer straight to a
+    3×4 matrix added to every pixel's. Most of a taste is a global colour and tone transform (a monochrome mix, a
+    toning, a white balance), and through the PUBs the vector reaches the matrices only after three residual
+    blocks of content features: a PieNet trained that way moved tone with the vector but kept the input's colour
+    for the monochrome looks. The linear path makes a look's global part one matrix per vector; the PUBs are left
+    the local, content-dependent part. It starts at zero, like the head.
+
     Vector standardization (our addition): the paper's f_k are free unit vectors, about orthogonal to each other.
     v2 conditions on mean embeddings, which share a large common part (pairwise cosine 0.92 on average; what
     tells users apart is about a quarter of the norm), so the PUBs would see the users' differences as small
@@ -101,6 +108,10 @@ class PieNet(nn.Module):
         self.to_delta = nn.Conv2d(narrow + 64, AFFINE_CHANNELS if self.head == "affine" else 3, 3, padding=1)
         nn.init.zeros_(self.to_delta.weight)
         nn.init.zeros_(self.to_delta.bias)
+        self.vector_to_matrix = nn.Linear(vector, AFFINE_CHANNELS) if self.head == "affine" else None
+        if self.vector_to_matrix is not None:
+            nn.init.zeros_(self.vector_to_matrix.weight)
+            nn.init.zeros_(self.vector_to_matrix.bias)
         self.register_buffer("vector_center", torch.zeros(vector))
         self.register_buffer("vector_spread", torch.ones(()))
 
@@ -146,4 +157,7 @@ class PieNet(nn.Module):
         decoded = self.pub_block4(vector, decoded, block4)
         decoded = self.pub_block2(vector, decoded, block2)
         joined = torch.cat([_upsample(decoded, tuple(conv1.shape[-2:])), conv1], dim=1)
-        return self.to_delta(_upsample(joined, tuple(image.shape[-2:]))).float()
+        output = self.to_delta(_upsample(joined, tuple(image.shape[-2:]))).float()
+        if self.vector_to_matrix is None:
+            return output
+        return output + self.vector_to_matrix(vector.to(output.dtype))[:, :, None, None]

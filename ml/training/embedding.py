@@ -6,6 +6,12 @@ styles embedded closer (cosine 0.78) than one style on two photos (0.65). Here a
 its input and as retouched by the same K users, and eq. 1 runs over every triplet whose negative shows the
 positive's photo — another user's retouch or the input. Only the look differs between positive and negative.
 
+The triplets alone left the embedding content-first (one photo in two users' looks at cosine 0.83, one look on
+two photos at 0.71): once a negative is ``margin`` further from f_k than the positive, nothing asks a user's
+retouches of *different* photos to come together. A proxy loss does (NormSoftmax, Zhai & Wu 2019): every
+retouch is classified among all training users by its cosine to their vectors, so each user's looks gather
+around f_k whatever the photo, and what is left of the content is noise the softmax pays for.
+
 After training, every user's embeddings of ``pool_size`` whole retouched photos are kept (``user_embeddings.pt``)
 and each stored vector becomes the renormalised mean of its user's pool: the vectors are then made the way a new
 user's scheme-2 vector is made, which PieNet (stage 2) is trained on. v1 kept the free vectors f_k, which ended
@@ -44,11 +50,25 @@ class PreferenceSpace(nn.Module):
         self.vectors = nn.Parameter(vectors.clone())
 
     def forward(self, images: torch.Tensor, anchors: torch.Tensor, positives: torch.Tensor,
-                negatives: torch.Tensor, margin: float) -> torch.Tensor:
+                negatives: torch.Tensor, margin: float, proxy_temperature: float = 0.0) -> torch.Tensor:
         """Eq. 1 for triplets given as (anchor user, positive row, negative row) into one batch of images, so an
-        image shared by many triplets is embedded once."""
+        image shared by many triplets is embedded once; with a ``proxy_temperature``, the proxy loss of each
+        distinct positive row (classified among all users) is appended after the triplet losses."""
         features = self.net(images)
-        return triplet_loss(self.vectors[anchors], features[positives], features[negatives], margin)
+        losses = triplet_loss(self.vectors[anchors], features[positives], features[negatives], margin)
+        if not proxy_temperature:
+            return losses
+        rows, first = unique_first(positives)
+        logits = features[rows].float() @ F.normalize(self.vectors.float(), dim=1).T / proxy_temperature
+        return torch.cat([losses.float(), F.cross_entropy(logits, anchors[first], reduction="none")])
+
+
+def unique_first(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct values and, for each, the index of its first occurrence."""
+    distinct, inverse = torch.unique(values, return_inverse=True)
+    first = torch.full((len(distinct),), len(values), dtype=torch.long, device=values.device)
+    first.scatter_reduce_(0, inverse, torch.arange(len(values), device=values.device), reduce="amin")
+    return distinct, first
 
 
 def initial_vectors(num_users: int, dim: int, seed: int) -> torch.Tensor:
@@ -70,19 +90,23 @@ def space_optimizer(model: nn.Module, space: PreferenceSpace, learning_rate: flo
 
 def triplet_step(model: nn.Module, optimizer: torch.optim.Optimizer, recipe: TrainingRecipe, step: int,
                  device: torch.device, images: torch.Tensor, anchors: torch.Tensor, positives: torch.Tensor,
-                 negatives: torch.Tensor, margin: float) -> dict[str, torch.Tensor]:
+                 negatives: torch.Tensor, margin: float, proxy_weight: float = 0.0,
+                 proxy_temperature: float = 0.1) -> dict[str, torch.Tensor]:
     """One optimizer step of eq. 1, averaged over the active triplets (those with a positive loss): with many
-    easy triplets per batch, a plain mean would shrink the gradient as training succeeds."""
+    easy triplets per batch, a plain mean would shrink the gradient as training succeeds. A ``proxy_weight``
+    adds that multiple of the mean proxy loss (see the module's docstring)."""
     set_learning_rates(optimizer, step, recipe)
     moved = [tensor.to(device, non_blocking=True) for tensor in (images, anchors, positives, negatives)]
     with autocast_context(device):
-        losses = model(*moved, margin)
-    active = (losses > 0).float()
-    loss = losses.sum() / active.sum().clamp_min(1.0)
+        losses = model(*moved, margin, proxy_temperature if proxy_weight else 0.0)
+    triplets = losses[:len(moved[1])]
+    active = (triplets > 0).float()
+    triplet = triplets.sum() / active.sum().clamp_min(1.0)
+    proxy = losses[len(moved[1]):].mean() if proxy_weight else torch.zeros((), device=triplet.device)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    (triplet + proxy_weight * proxy).backward()
     optimizer.step()
-    return {"loss": loss.detach(), "active_triplets": active.mean()}
+    return {"loss": triplet.detach(), "active_triplets": active.mean(), "proxy": proxy.detach()}
 
 
 def embed_pools(net: EmbeddingNet, config: ModelConfig, bank: StyleBank, pool_size: int, seed: int,
@@ -137,7 +161,7 @@ def train_embedding(data_dir, out_dir, recipe: EmbeddingRecipe, config: ModelCon
         def train_step(batch, step: int) -> dict[str, torch.Tensor]:
             anchors, positives, negatives = batch.triplets()
             return triplet_step(model, optimizer, recipe, step, context.device, batch.images, anchors, positives,
-                                negatives, recipe.margin)
+                                negatives, recipe.margin, recipe.proxy_weight, recipe.proxy_temperature)
 
         if start_step < recipe.steps:
             per_step = recipe.batch_size * (recipe.users_per_batch + 1)

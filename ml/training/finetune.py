@@ -26,7 +26,7 @@ from ml.models import EmbeddingNet
 from ml.personalize import mean_vector
 from ml.training.common import CHECKPOINT_NAME, loader_batches, run_steps, training_run
 from ml.training.embedding import PreferenceSpace, initial_vectors, space_optimizer, triplet_step
-from ml.training.pienet import new_pienet, noise_generator, perturb, pienet_step
+from ml.training.pienet import new_pienet, noise_generator, perturb, pienet_optimizer, pienet_step
 
 EMBEDDING_STAGE, PIENET_STAGE = "finetune-embedding", "finetune-pienet"
 EMBEDDING_CHECKPOINT_NAME = "embedding.pt"
@@ -205,7 +205,7 @@ def _train_pienet(pienet, embedding_net, labels, users, stage_vectors, config, r
     stage = recipe.pienet
     pairs = LabelPairDataset(labels, users, size=config.pienet_size, crop_scale=stage.crop_scale,
                              in_memory=stage.in_memory, device=context.device if stage.in_memory else "cpu")
-    optimizer = torch.optim.Adam(pienet.parameters(), lr=stage.learning_rate)
+    optimizer = pienet_optimizer(pienet, stage.learning_rate, stage.global_path_lr_scale)
     loss_function = PieNetLoss(embedding_net, stage.lambda_perceptual, stage.lambda_tv)
     spread = float(pienet.vector_spread)
 

@@ -74,6 +74,19 @@ def pienet_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_functio
     return {name: value.detach() for name, value in terms.items()}
 
 
+def pienet_optimizer(pienet: PieNet, learning_rate: float, global_path_lr_scale: float = 1.0) -> torch.optim.Adam:
+    """Adam with the global colour path (:class:`PieNet`'s ``vector_to_matrix``) in its own group: its one linear
+    layer has to reach a whole look's colour matrix (a monochrome mix is −2/3 on the diagonal) from vectors whose
+    components are about 0.04, which the network's rate takes thousands of steps to do."""
+    path = pienet.vector_to_matrix
+    if path is None:
+        return torch.optim.Adam(pienet.parameters(), lr=learning_rate)
+    own = {id(parameter) for parameter in path.parameters()}
+    rest = [parameter for parameter in pienet.parameters() if id(parameter) not in own]
+    return torch.optim.Adam([{"params": rest, "lr": learning_rate},
+                             {"params": list(path.parameters()), "lr": learning_rate * global_path_lr_scale}])
+
+
 def new_pienet(config, init: str, embedding_net) -> PieNet:
     if init not in INIT_CHOICES:
         raise ValueError(f"Unknown init {init!r}; choose one of {', '.join(INIT_CHOICES)}.")
@@ -126,7 +139,7 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
         embedding_net = loaded.embedding_net.to(context.device).eval().requires_grad_(False)
         pienet = pienet.to(context.device).train()
         model = context.wrap(pienet)
-        optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
+        optimizer = pienet_optimizer(pienet, recipe.learning_rate, recipe.global_path_lr_scale)
         start_step = load_training_state(state_path, optimizer, STAGE) if resume else 0
         loss_function = PieNetLoss(embedding_net, recipe.lambda_perceptual, recipe.lambda_tv)
 

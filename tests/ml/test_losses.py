@@ -67,3 +67,18 @@ def test_pienet_loss_combines_the_three_terms(tiny_config):
     assert delta.grad.abs().sum() > 0
     perfect = loss(image, (target - image).requires_grad_(True), target)
     assert float(perfect["colour"].detach()) < 1e-7 and float(perfect["perceptual"].detach()) < 1e-6
+
+
+def test_proxy_loss_classifies_each_distinct_positive_among_all_users(tiny_config):
+    torch.manual_seed(0)
+    space = PreferenceSpace(EmbeddingNet(tiny_config), torch.randn(3, 512))
+    images = torch.rand(4, 3, 32, 32)
+    anchors, positives, negatives = torch.tensor([2, 2, 1]), torch.tensor([1, 1, 0]), torch.tensor([2, 3, 3])
+    losses = space(images, anchors, positives, negatives, margin=0.2, proxy_temperature=0.1)
+    assert losses.shape == (3 + 2,)  # three triplets, then rows 0 and 1 once each
+    features = space.net(images)
+    logits = features[[0, 1]] @ torch.nn.functional.normalize(space.vectors, dim=1).T / 0.1
+    expected = torch.nn.functional.cross_entropy(logits, torch.tensor([1, 2]), reduction="none")
+    torch.testing.assert_close(losses[3:], expected)
+    losses[3:].sum().backward()
+    assert torch.count_nonzero(space.vectors.grad[0]) > 0  # every user is a class, not just the anchors

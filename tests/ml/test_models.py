@@ -105,6 +105,22 @@ def test_affine_head_delta_is_its_colour_matrix_applied_to_the_image(tiny_config
     torch.testing.assert_close(delta, expected)
 
 
+def test_the_vector_alone_can_set_a_global_colour_matrix(tiny_config):
+    """The affine head's linear path from the vector: a grey mix for one vector, the identity for its opposite's
+    zero, whatever the photo's content."""
+    pienet = PieNet(tiny_config).eval()
+    grey = torch.full((3, 3), 1 / 3) - torch.eye(3)  # A − 1 for A = the channel mean in every row
+    vector = torch.zeros(512)
+    vector[0] = 1.0
+    with torch.no_grad():
+        pienet.vector_to_matrix.weight[:9, 0] = grey.flatten()
+        image = torch.rand(1, 3, 48, 48)
+        enhanced = image + pienet(image, vector)
+        unchanged = image + pienet(image, torch.zeros(512))
+    torch.testing.assert_close(enhanced, image.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1))
+    torch.testing.assert_close(unchanged, image)
+
+
 def test_saved_configurations_without_a_head_are_v1_pixel_heads():
     """Checkpoints and registry rows written before the affine head describe the paper's ΔI head."""
     saved = {key: value for key, value in ModelConfig().to_dict().items() if key != "head"}

@@ -21,6 +21,10 @@ ID, UUID, TOKEN = 999999, "00000000-0000-0000-0000-000000000000", "n0t-a-real-t0
 EXPECTED = {
     "admin": [("get", "/admin/", (302, 302, 200, 302, 200))],
     "api-schema": [("get", "/api/schema/", (200, 200, 200, 200, 200))],
+    "api-docs": [
+        ("get", "/api/docs/", (200, 200, 200, 200, 200)),
+        ("get", "/api/docs/?script", (200, 200, 200, 200, 200)),
+    ],
     "healthz": [("get", "/healthz", (200, 200, 200, 200, 200))],
     "photo-original": [("get", f"/photos/{ID}/original", (403, 403, 403, 404, 404))],
     "api-photos": [

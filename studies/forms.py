@@ -42,7 +42,7 @@ class StudyForm(forms.Form):
     consent_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), initial=(
         "Each screen shows one photo retouched in several ways. Choose the version you find most pleasing. "
-        "Some screens include a clearly damaged version: never choose it."
+        "Some screens include a striped image saying “Do not choose this one”: never choose it."
     ))
     min_picks = forms.IntegerField(min_value=1, max_value=200, initial=10)
     max_picks = forms.IntegerField(min_value=1, max_value=200, initial=20)
@@ -68,7 +68,10 @@ class StudyForm(forms.Form):
     completion_code = forms.CharField(max_length=64, required=False)
     completion_url = forms.URLField(max_length=500, required=False, assume_scheme="https",
                                     help_text="e.g. https://app.prolific.com/submissions/complete?cc={code}")
-    failed_code = forms.CharField(max_length=64, required=False)
+    failed_code = forms.CharField(
+        max_length=64, required=False,
+        help_text="For participants who fail the attention checks. Without a code or URL they get neither.",
+    )
     failed_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
 
     def __init__(self, *args, study: Study | None = None, rng: random.Random | None = None, **kwargs):

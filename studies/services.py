@@ -141,7 +141,14 @@ def study_set_open(*, study: Study, is_open: bool) -> Study:
 
 
 def study_prepare_pool(*, study: Study) -> Job:
-    """Render (and, with the active model, embed) the picking candidates of the pool: one job with progress."""
+    """Render (and, with the active model, embed) the picking candidates of the pool: one job with progress.
+
+    Asking again while the pool's job runs returns that job (queued afresh if its worker was lost); after a
+    failure it is a retry: a new job renders what is still missing (renderings already stored are kept)."""
+    running = selectors.pool_job(study)
+    if running is not None and running.status in (Job.Status.QUEUED, Job.Status.RUNNING):
+        participant_services.candidates_requeue_if_stuck(job=running)
+        return running
     photos = list(study.picking_round.pool_photos.all())
     return participant_services.candidates_request(photos=photos, retouch_styles=study.pool_styles, pienet=True)
 

@@ -20,7 +20,10 @@ FORMATTED := \
 	studies/design.py studies/rendering.py studies/voting.py \
 	webapp/retraining/dataset.py webapp/retraining/evaluation.py webapp/retraining/runner.py \
 	webapp/core/migrations/0005_job_kinds.py \
-	tests/webapp/test_model_registry.py tests/webapp/test_photos.py tests/webapp/test_enhancements.py
+	tests/webapp/test_model_registry.py tests/webapp/test_photos.py tests/webapp/test_enhancements.py \
+	studies/management/commands/create_researcher.py studies/migrations/0002_attention_check_text.py \
+	webapp/demo/migrations/0003_showcase_rank.py webapp/demo/migrations/0004_upload_previews.py \
+	tests/studies/test_checks.py tests/studies/test_vote_layout_e2e.py
 
 install: $(INSTALLED)
 

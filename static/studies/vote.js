@@ -192,7 +192,10 @@
     }
   });
   zoom.addEventListener("click", function (event) { if (event.target === zoom) zoom.close(); });
+  // Whatever moves the options (the window, the instructions, a status line above them) lays them out again;
+  // a layout that changes nothing above the options changes nothing more.
   window.addEventListener("resize", layout);
   instructions.addEventListener("toggle", layout);
+  if (window.ResizeObserver) new ResizeObserver(function () { layout(); }).observe(document.body);
   load();
 })();

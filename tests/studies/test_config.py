@@ -222,3 +222,23 @@ def test_the_form_never_draws_fewer_photos_than_asked(active_model):
     assert response.status_code == 302, response.content.decode()[-1500:]
     study = Study.objects.get(slug="short")
     assert study.picking_round.pool_photos.count() == 3 and study.voting_photos.count() == 2
+
+
+def test_preparing_the_pool_shows_its_job_and_retries_after_a_failure(study, django_capture_on_commit_callbacks):
+    from webapp.core import services as core_services
+
+    desk = Client()
+    desk.force_login(researcher())
+    with django_capture_on_commit_callbacks() as queued:
+        desk.post(f"/studies/{study.slug}/action/", {"action": "prepare"})
+        desk.post(f"/studies/{study.slug}/action/", {"action": "prepare"})  # while it runs: the same job
+    job = selectors.pool_job(study)
+    assert len(queued) == 1 and job.status == "queued"
+    page = desk.get(f"/studies/{study.slug}/").content.decode()
+    assert f'data-job="/api/jobs/{job.pk}/"' in page and 'role="progressbar"' in page
+    core_services.job_fail(job_id=job.pk, error=RuntimeError("worker lost"))
+    assert 'id="pool-retry"' in desk.get(f"/studies/{study.slug}/").content.decode()
+    with django_capture_on_commit_callbacks() as queued:
+        desk.post(f"/studies/{study.slug}/action/", {"action": "prepare"})
+    retried = selectors.pool_job(study)
+    assert len(queued) == 1 and retried.pk != job.pk and retried.status == "queued"

@@ -75,7 +75,8 @@ def test_picks_and_vectors(finished_study, api):
 def test_the_zip_holds_the_whole_study_and_its_configuration_imports_elsewhere(finished_study, api):
     archive = zipfile.ZipFile(io.BytesIO(api.get(f"/api/studies/{finished_study.slug}/export/study.zip").content))
     assert sorted(archive.namelist()) == sorted(["study.json", "tally.json", "votes.csv", "votes.json", "picks.csv",
-                                                 "picks.json", "vectors.csv", "vectors.json"])
+                                                 "picks.json", "vectors.csv", "vectors.json", "participants.csv",
+                                                 "participants.json"])
     tally = json.loads(archive.read("tally.json"))
     assert tally["votes"] == 3 and tally["progress"]["completed"] == 1
     exported = json.loads(archive.read("study.json"))

@@ -18,8 +18,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--email", default="")
-        parser.add_argument("--password-env", metavar="VARIABLE",
-                            help="Read the password from this environment variable instead of asking.")
+        parser.add_argument(
+            "--password-env",
+            metavar="VARIABLE",
+            help="Read the password from this environment variable instead of asking.",
+        )
 
     def handle(self, *args, username, email, password_env, **options):
         if password_env:

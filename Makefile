@@ -1,6 +1,7 @@
 # The two set-up commands of the README, plus their parts.
 #   make demo   install into .venv, then run the site with a seeded demo on http://127.0.0.1:8000
 #   make test   install into .venv (and Debian's chromium when missing), lint, then run the whole suite
+#   make researcher NAME=alice   a researcher's login for /studies/ (asks for the password)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -10,7 +11,7 @@ DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test chromium lint
+.PHONY: install demo test chromium lint researcher
 
 # Files in ruff's format (pyproject.toml); the rest of the tree keeps its older hand layout until rewritten.
 FORMATTED := \
@@ -19,7 +20,10 @@ FORMATTED := \
 	studies/design.py studies/rendering.py studies/voting.py \
 	webapp/retraining/dataset.py webapp/retraining/evaluation.py webapp/retraining/runner.py \
 	webapp/core/migrations/0005_job_kinds.py \
-	tests/webapp/test_model_registry.py tests/webapp/test_photos.py tests/webapp/test_enhancements.py
+	tests/webapp/test_model_registry.py tests/webapp/test_photos.py tests/webapp/test_enhancements.py \
+	studies/management/commands/create_researcher.py studies/migrations/0002_attention_check_text.py \
+	webapp/demo/migrations/0003_showcase_rank.py webapp/demo/migrations/0004_upload_previews.py \
+	tests/studies/test_checks.py tests/studies/test_vote_layout_e2e.py
 
 install: $(INSTALLED)
 
@@ -29,9 +33,14 @@ $(INSTALLED): requirements.txt
 	@touch $@
 
 # Embedded default: SQLite and a filesystem broker under var/, one local worker beside the server.
-# DEBUG=1 because it serves on localhost only; a SECRET_KEY is then not needed.
+# manage.py itself defaults to DEBUG=1 (local work) when no SECRET_KEY is set, as for every README command.
 demo: install
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py rundemo --host $(DEMO_HOST) --port $(DEMO_PORT)
+	$(BIN)/python manage.py rundemo --host $(DEMO_HOST) --port $(DEMO_PORT)
+
+researcher: install
+	@test -n "$(NAME)" || { echo "Usage: make researcher NAME=username"; exit 2; }
+	$(BIN)/python manage.py migrate --verbosity 0
+	$(BIN)/python manage.py create_researcher "$(NAME)"
 
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \

@@ -24,7 +24,8 @@ from webapp.core.permissions import IsResearcher, Public
 from webapp.participants.sessions import enforce_csrf, session_participant
 from webapp.participants.throttles import ParticipantThrottle
 
-EXPORTS = ("votes", "picks", "vectors")
+EXPORTS = ("votes", "picks", "vectors", "participants")  # tidy rows, as CSV or JSON
+DOCUMENTS = ("tally", "study")  # JSON documents, downloaded like the rows
 
 
 def participant_state(entry) -> dict:
@@ -173,7 +174,14 @@ def rows_csv(rows: list[dict]) -> str:
 
 
 def export_rows(study, name: str) -> list[dict]:
-    return {"votes": selectors.vote_rows, "picks": selectors.pick_rows, "vectors": selectors.vector_rows}[name](study)
+    return {
+        "votes": selectors.vote_rows, "picks": selectors.pick_rows, "vectors": selectors.vector_rows,
+        "participants": selectors.participant_rows,
+    }[name](study)
+
+
+def export_document(study, name: str) -> dict:
+    return {"tally": selectors.study_tally, "study": selectors.study_config}[name](study)
 
 
 def attachment(content, content_type: str, filename: str) -> HttpResponse:
@@ -184,11 +192,16 @@ def attachment(content, content_type: str, filename: str) -> HttpResponse:
 
 class ExportApi(ResearcherApi):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
-                   description="Tidy rows: votes (one per vote), picks (one per shown picking image) or vectors.")
+                   description="Tidy rows: votes (one per vote), picks (one per shown picking image), vectors or "
+                               "participants (recruitment ids, status, check outcome, code shown); or the tally or "
+                               "the study's configuration as a JSON document.")
     def get(self, request, slug, name, extension):
         study = self.study(slug)
+        if name in DOCUMENTS and extension == "json":
+            document = json.dumps(export_document(study, name), indent=1)
+            return attachment(document, "application/json", f"{study.slug}-{name}.json")
         if name not in EXPORTS or extension not in ("csv", "json"):
-            raise NotFound(f"Exports: {', '.join(EXPORTS)} as .csv or .json.")
+            raise NotFound(f"Exports: {', '.join(EXPORTS)} as .csv or .json; {', '.join(DOCUMENTS)} as .json.")
         rows = export_rows(study, name)
         if extension == "csv":
             return attachment(rows_csv(rows), "text/csv; charset=utf-8", f"{study.slug}-{name}.csv")
@@ -202,8 +215,8 @@ class ArchiveApi(ResearcherApi):
         study = self.study(slug)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("study.json", json.dumps(selectors.study_config(study), indent=1))
-            archive.writestr("tally.json", json.dumps(selectors.study_tally(study), indent=1))
+            for name in DOCUMENTS:
+                archive.writestr(f"{name}.json", json.dumps(export_document(study, name), indent=1))
             for name in EXPORTS:
                 rows = export_rows(study, name)
                 archive.writestr(f"{name}.csv", rows_csv(rows))

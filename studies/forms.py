@@ -25,9 +25,15 @@ def method_choices(version: ModelVersion | None) -> list[tuple[str, str]]:
     return choices
 
 
+IMPORT_HINT = "import more with `.venv/bin/python manage.py import_photos DIRECTORY` (read in place, never copied)"
+
+
 def collection_choices() -> list[tuple[str, str]]:
-    collections = Photo.objects.order_by("collection").values_list("collection", flat=True).distinct()
-    return [(name, name or "(no collection)") for name in collections]
+    """Each collection of the photo pool with how many photos it has, so researchers see what they draw from."""
+    return [
+        (name, f"{name or '(no collection)'} · {count} photo{'s' if count != 1 else ''}")
+        for name, count in core_selectors.photo_collections()
+    ]
 
 
 class StudyForm(forms.Form):
@@ -36,9 +42,9 @@ class StudyForm(forms.Form):
     consent_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), initial=(
         "Each screen shows one photo retouched in several ways. Choose the version you find most pleasing. "
-        "Some screens include a clearly damaged version: never choose it."
+        "Some screens include a striped image saying “Do not choose this one”: never choose it."
     ))
-    min_picks = forms.IntegerField(min_value=1, max_value=200, initial=20)
+    min_picks = forms.IntegerField(min_value=1, max_value=200, initial=10)
     max_picks = forms.IntegerField(min_value=1, max_value=200, initial=20)
     set_size = forms.IntegerField(min_value=2, max_value=24, initial=8)
     scheme = forms.ChoiceField(choices=PickingRound.Scheme.choices, initial=PickingRound.Scheme.MEAN)
@@ -62,11 +68,14 @@ class StudyForm(forms.Form):
     completion_code = forms.CharField(max_length=64, required=False)
     completion_url = forms.URLField(max_length=500, required=False, assume_scheme="https",
                                     help_text="e.g. https://app.prolific.com/submissions/complete?cc={code}")
-    failed_code = forms.CharField(max_length=64, required=False)
+    failed_code = forms.CharField(
+        max_length=64, required=False,
+        help_text="For participants who fail the attention checks. Without a code or URL they get neither.",
+    )
     failed_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
 
-    def __init__(self, *args, study: Study | None = None, **kwargs):
-        self.study = study
+    def __init__(self, *args, study: Study | None = None, rng: random.Random | None = None, **kwargs):
+        self.study, self.rng = study, rng or random.Random()
         super().__init__(*args, **kwargs)
         version = study.model_version if study else core_selectors.active_model_version()
         self.fields["methods"].choices = method_choices(version)
@@ -74,31 +83,42 @@ class StudyForm(forms.Form):
         if study is None:
             self.fields["model_version"].initial = version
             self.fields["pool_count"].initial, self.fields["voting_count"].initial = 40, 16
+            every = [name for name, _ in self.fields["pool_collections"].choices]
+            self.fields["pool_collections"].initial = self.fields["voting_collections"].initial = every
         else:
             self.fields["slug"].disabled = True
 
     def clean(self):
+        """The photos asked for are drawn here, so that a shortfall is an error on the form, never silently fewer."""
         data = super().clean()
-        for what in ("pool", "voting"):
+        drawn: set[int] = set()  # voting photos are never in the pool, the one drawn now or the one kept
+        if self.study is not None and not data.get("pool_count"):
+            drawn = set(self.study.picking_round.pool_photos.values_list("pk", flat=True))
+        for what, label in (("pool", "picking pool"), ("voting", "voting photos")):
             count, collections = data.get(f"{what}_count"), data.get(f"{what}_collections")
             if self.study is None and not count:
                 self.add_error(f"{what}_count", "How many photos?")
             if count and not collections:
                 self.add_error(f"{what}_collections", "Choose at least one collection.")
+            if not (count and collections):
+                continue
+            available = list(Photo.objects.filter(collection__in=collections).exclude(pk__in=drawn).order_by("pk"))
+            if len(available) < count:
+                others = " outside the picking pool" if drawn else ""
+                self.add_error(f"{what}_count", (
+                    f"The {label} asks for {count} photos, but the chosen collections have {len(available)}{others}. "
+                    f"Ask for fewer, choose more collections, or {IMPORT_HINT}."
+                ))
+                continue
+            data[f"{what}_photos"] = self.rng.sample(available, count)
+            drawn.update(photo.pk for photo in data[f"{what}_photos"])
         return data
 
-    def to_config(self, rng: random.Random | None = None) -> dict:
-        """The configuration dict of `services.study_configure` (photos drawn at random when asked for)."""
-        data, rng = self.cleaned_data, rng or random.Random()
-        study = self.study
-        if data.get("pool_count"):
-            pool = _sample(data["pool_collections"], data["pool_count"], set(), rng)
-        else:
-            pool = list(study.picking_round.pool_photos.all())
-        if data.get("voting_count"):
-            voting = _sample(data["voting_collections"], data["voting_count"], {photo.pk for photo in pool}, rng)
-        else:
-            voting = list(study.voting_photos.all())
+    def to_config(self) -> dict:
+        """The configuration dict of `services.study_configure` (with the photos drawn by `clean`)."""
+        data, study = self.cleaned_data, self.study
+        pool = data.get("pool_photos") or list(study.picking_round.pool_photos.all())
+        voting = data.get("voting_photos") or list(study.voting_photos.all())
         methods = []
         for value in data["methods"]:
             kind, _, style = value.partition(":")
@@ -129,7 +149,3 @@ class StudyForm(forms.Form):
         initial["methods"] = [m.key for m in study.methods.all()]
         return initial
 
-
-def _sample(collections: list[str], count: int, exclude: set[int], rng: random.Random) -> list[Photo]:
-    photos = list(Photo.objects.filter(collection__in=collections).exclude(pk__in=exclude).order_by("pk"))
-    return rng.sample(photos, min(count, len(photos)))

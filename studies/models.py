@@ -38,7 +38,7 @@ class Study(models.Model):
     )
     trials_per_participant = models.PositiveSmallIntegerField(default=10)
     attention_checks = models.PositiveSmallIntegerField(
-        default=2, help_text="Extra trials where one option is clearly degraded; they are not counted as votes."
+        default=2, help_text="Extra trials where one option says “Do not choose this one”; they are not counted as votes."
     )
     max_failed_checks = models.PositiveSmallIntegerField(
         default=0, help_text="A participant who chooses the degraded option more often than this is excluded."

@@ -1,6 +1,6 @@
 """Rendering a participant's trials (the worker side of `services.trials_create`) and serving their images.
 
-Two stages on two queues: `trials_render_cpu` renders what needs no model (retouching users, the degraded
+Two stages on two queues: `trials_render_cpu` renders what needs no model (retouching users, the check
 options of attention checks) and hands over to `trials_render_gpu`, which renders the PieNet methods with the
 study's model, one batch per trial. Every image has the same size, encoder and quality, and no metadata (a
 fresh JPEG from pixels), so that nothing but the pixels tells methods apart. Renderings are shared by every
@@ -10,7 +10,7 @@ trial and participant shown that method on that photo; each participant gets the
 import numpy as np
 import torch
 from django.core.files.storage import default_storage
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFont
 
 from ml.personalize import mean_vector
 from ml.styles.registry import STYLES
@@ -35,15 +35,35 @@ def trial_source(photo) -> np.ndarray:
     return fit_within(photo_pixels(photo, "screen"), TRIAL_IMAGE_SIZE)
 
 
-def degrade_for_check(pixels: np.ndarray, seed: int) -> np.ndarray:
-    """An attention check's option: broken whatever one's taste (blocky, blurred, grainy, false colours)."""
-    height, width = pixels.shape[:2]
-    block = max(2, max(height, width) // 48)
-    small = Image.fromarray(pixels).resize((max(1, width // block), max(1, height // block)), Image.Resampling.BILINEAR)
-    blocky = small.resize((width, height), Image.Resampling.NEAREST).filter(ImageFilter.GaussianBlur(block / 4))
-    channels = np.asarray(blocky, dtype=np.float32)[..., [2, 0, 1]] / 255
-    noise = np.random.default_rng(seed).normal(0, 0.08, channels.shape).astype(np.float32)
-    return np.clip(channels + noise, 0, 1)
+CHECK_TEXT = ("Do not choose", "this one")
+# Two loud colours no retouching of a photo comes near (CIELAB ΔE about 100 from any natural pixel), in bands
+# wide enough to survive any downscaling: the check option is the farthest one from every taste.
+CHECK_COLOURS = ((236, 0, 140), (0, 200, 70))
+
+
+def check_image(height: int, width: int) -> np.ndarray:
+    """An attention check's option: no version of the photo at all but loud stripes saying "Do not choose
+    this one", so that nobody, whatever their taste, could honestly prefer it (a degraded photo is the
+    closest option for someone who likes extreme looks)."""
+    image = Image.new("RGB", (width, height), CHECK_COLOURS[0])
+    draw = ImageDraw.Draw(image)
+    band = max(8, max(height, width) // 10)
+    for start in range(-height, width + height, 2 * band):
+        draw.polygon(
+            [(start, 0), (start + band, 0), (start + band - height, height), (start - height, height)],
+            fill=CHECK_COLOURS[1],
+        )
+    font = ImageFont.load_default(size=max(12, min(width // 11, height // 6)))
+    lines = [draw.textbbox((0, 0), line, font=font) for line in CHECK_TEXT]
+    line_height = max(box[3] - box[1] for box in lines)
+    panel_width = max(box[2] - box[0] for box in lines) + line_height
+    panel_height = len(lines) * line_height * 3 // 2 + line_height // 2
+    left, top = (width - panel_width) // 2, (height - panel_height) // 2
+    draw.rectangle([left, top, left + panel_width, top + panel_height], fill="white", outline="black", width=3)
+    for index, line in enumerate(CHECK_TEXT):
+        y = top + line_height // 2 + index * line_height * 3 // 2
+        draw.text((width // 2, y), line, font=font, fill="black", anchor="mt")
+    return np.asarray(image, dtype=np.float32) / 255
 
 
 def _output_name(*parts: str) -> str:
@@ -129,9 +149,9 @@ def _render_without_model(photo, source: np.ndarray, options: list[TrialOption])
     size = str(TRIAL_IMAGE_SIZE)
     for option in options:
         if option.degraded:
-            name = _output_name(photo.content_hash, "degraded", size)
+            name = _output_name("check", *map(str, source.shape[:2]), size)
             if not default_storage.exists(name):
-                _store(name, degrade_for_check(source, seed=int(photo.content_hash[:8], 16)))
+                _store(name, check_image(*source.shape[:2]))
         else:
             name = _output_name(photo.content_hash, option.method.key, size)
             if not default_storage.exists(name):

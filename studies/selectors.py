@@ -96,6 +96,24 @@ def study_problems(study: Study) -> list[str]:
     return problems
 
 
+def pool_job(study: Study) -> Job | None:
+    """The latest job rendering this study's picking pool (candidates of exactly its photos), if any."""
+    pool = set(study.picking_round.pool_photos.values_list("pk", flat=True))
+    recent = Job.objects.filter(kind=Job.Kind.CANDIDATES).order_by("-created_at")[:20]
+    return next((job for job in recent if set(job.params.get("photo_ids", [])) == pool), None)
+
+
+def study_warnings(study: Study) -> list[str]:
+    """Settings that do not stop a study from opening but that researchers should know about."""
+    warnings = []
+    if study.attention_checks and not (study.failed_code or study.failed_url):
+        warnings.append(
+            "Participants who fail the attention checks get no code and no link back to the recruiter (their end "
+            "page says their answers cannot be used). Set a failed-checks code or URL if they should return one."
+        )
+    return warnings
+
+
 def study_entry_get(participant) -> StudyParticipant | None:
     """A round participant's study entry, with its render job."""
     return StudyParticipant.objects.select_related("render_job").filter(participant=participant).first()
@@ -289,6 +307,37 @@ def vote_rows(study: Study) -> list[dict]:
                 ("degraded:" if option.degraded else "") + option.method.label if option else ""
             )
         rows.append(row)
+    return rows
+
+
+def participant_rows(study: Study) -> list[dict]:
+    """One row per participant with their recruitment ids (Prolific or MTurk), for approving or rejecting
+    submissions: where they got to, how the attention checks went, and the code they were shown."""
+    entries = (
+        study.participants.select_related("participant")
+        .annotate(checks=Count("trials", filter=Q(trials__is_check=True)))
+        .order_by("participant__created_at")
+    )
+    rows = []
+    for entry in entries:
+        participant, status = entry.participant, entry_status(entry)
+        params = participant.recruitment_params
+        code = {"completed": study.completion_code, "failed_checks": study.failed_code}.get(status, "")
+        rows.append({
+            "study": study.slug,
+            "participant": participant.pseudonym,
+            "source": participant.source,
+            "recruitment_id": participant.recruitment_id,
+            "recruitment_study": params.get("STUDY_ID") or params.get("hitId") or "",
+            "recruitment_session": params.get("SESSION_ID") or params.get("assignmentId") or "",
+            "status": status,
+            "checks": entry.checks,
+            "failed_checks": entry.failed_checks,
+            "passed_checks": status == "completed",
+            "code_shown": code,
+            "started_at": participant.created_at.isoformat(),
+            "completed_at": entry.completed_at.isoformat() if entry.completed_at else "",
+        })
     return rows
 
 

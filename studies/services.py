@@ -9,12 +9,16 @@ import logging
 import random
 import secrets
 
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from studies import selectors
 from studies.design import config_validate, structural_changes, trials_plan
 from studies.models import Study, StudyMethod, StudyParticipant, Trial, TrialOption
+from studies.permissions import RESEARCHERS
 from studies.rendering import option_image  # noqa: F401  (part of the surface: what a participant's image is)
 from studies.voting import trial_mark_shown, vote_cast  # noqa: F401  (part of the surface: the writes of voting)
 from webapp.core import services as core_services
@@ -31,6 +35,31 @@ STUDY_FIELDS = (
     "participant_quota", "completion_code", "completion_url", "failed_code", "failed_url", "pool_styles",
     "model_version",
 )
+
+
+# --- Researchers ------------------------------------------------------------------------------
+
+
+def researcher_create(*, username: str, password: str, email: str = ""):
+    """A researcher's login (or an existing user made a researcher, password then changed only when given):
+    staff, so the admin's study pages open too, and in the Researchers group, which holds the rights."""
+    username = username.strip()
+    if not username:
+        raise ServiceError("A researcher needs a user name.")
+    user_model = get_user_model()
+    with transaction.atomic():
+        user = user_model.objects.filter(username=username).first() or user_model(username=username, email=email)
+        if password or user.pk is None:
+            try:
+                password_validation.validate_password(password, user)
+            except ValidationError as error:
+                raise ServiceError(" ".join(error.messages)) from None
+            user.set_password(password)
+        user.is_staff = True
+        user.save()
+        user.groups.add(Group.objects.get(name=RESEARCHERS))
+    logger.info("researcher_created", extra={"user_id": user.pk})
+    return user
 
 
 # --- Configuration ----------------------------------------------------------------------------
@@ -112,7 +141,14 @@ def study_set_open(*, study: Study, is_open: bool) -> Study:
 
 
 def study_prepare_pool(*, study: Study) -> Job:
-    """Render (and, with the active model, embed) the picking candidates of the pool: one job with progress."""
+    """Render (and, with the active model, embed) the picking candidates of the pool: one job with progress.
+
+    Asking again while the pool's job runs returns that job (queued afresh if its worker was lost); after a
+    failure it is a retry: a new job renders what is still missing (renderings already stored are kept)."""
+    running = selectors.pool_job(study)
+    if running is not None and running.status in (Job.Status.QUEUED, Job.Status.RUNNING):
+        participant_services.candidates_requeue_if_stuck(job=running)
+        return running
     photos = list(study.picking_round.pool_photos.all())
     return participant_services.candidates_request(photos=photos, retouch_styles=study.pool_styles, pienet=True)
 

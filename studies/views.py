@@ -171,8 +171,8 @@ def study_action(request, slug: str):
             services.study_set_open(study=study, is_open=action == "open")
             messages.success(request, "The study is open." if action == "open" else "The study is closed.")
         elif action == "prepare":
-            job = services.study_prepare_pool(study=study)
-            messages.success(request, f"Rendering the picking candidates (job {str(job.pk)[:8]}); refresh to see it.")
+            services.study_prepare_pool(study=study)
+            messages.success(request, "Rendering the picking candidates: the bar below shows how far it is.")
         else:
             messages.error(request, "Unknown action.")
     except ServiceError as error:
@@ -182,8 +182,8 @@ def study_action(request, slug: str):
 
 def chart(tally: dict, width: int = 640, bar: int = 30, gap: int = 14) -> dict:
     """Geometry of the results chart (inline SVG): one bar per method with its Wilson interval."""
-    label_width, top = 190, 8
-    plot = width - label_width - 60
+    label_width, top, value_room = 190, 8, 96  # room right of the longest bar for "votes · share", e.g. "999 · 100.0%"
+    plot = width - label_width - value_room
     rows = []
     for index, method in enumerate(tally["methods"]):
         y = top + index * (bar + gap)
@@ -233,6 +233,7 @@ def results(request, slug: str):
     tally = selectors.study_tally(study)
     context = {
         "study": study, "tally": tally, "chart": chart(tally), "problems": selectors.study_problems(study),
+        "warnings": selectors.study_warnings(study), "pool_job": selectors.pool_job(study),
         "config": selectors.study_config(study), **results_tables(tally),
     }
     template = "studies/_results.html" if request.GET.get("fragment") else "studies/results.html"

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     *PROJECT_APPS,
 ]
 
@@ -321,6 +322,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Personalized image enhancement: photos, enhancement jobs and the model registry.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, never a CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Security (production defaults; each can be relaxed through the environment) -------------

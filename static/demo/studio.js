@@ -27,6 +27,20 @@
   let sequence = 0;
   let shownStrength = null; // strength of the result on screen
 
+  // The style thumbnails show the visitor's own photo. A worker makes them all at once after the page
+  // opened (the server answers 204 until then): ask for the first until it is there, then show them all.
+  const thumbnails = Array.from(root.querySelectorAll(".dm-chip img[data-src]"));
+  function showThumbnails(delay) {
+    if (!thumbnails.length) return;
+    fetch(thumbnails[0].dataset.src, { credentials: "same-origin" }).then(function (response) {
+      if (response.status !== 200) throw new Error("not yet");
+      thumbnails.forEach(function (image) { image.src = image.dataset.src; });
+    }).catch(function () {
+      setTimeout(function () { showThumbnails(Math.min(delay * 1.5, 10000)); }, delay);
+    });
+  }
+  showThumbnails(1000);
+
   function chosenStyle() {
     const checked = root.querySelector("input[name=style]:checked") || root.querySelector("input[name=style]");
     if (checked) checked.checked = true;

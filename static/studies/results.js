@@ -25,4 +25,23 @@
       .finally(function () { setTimeout(poll, 5000); });
   }
   setTimeout(poll, 5000);
+
+  // The picking pool's rendering job: a live bar; when it ends the page reloads, so the readiness
+  // checks (and the Open button) show where the study stands now.
+  const pool = document.getElementById("pool-job");
+  function pollPool() {
+    fetch(pool.dataset.job, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (job) {
+        if (!job) return setTimeout(pollPool, 3000);
+        const bar = pool.querySelector("[role=progressbar]");
+        document.getElementById("pool-meter").style.width = job.progress + "%";
+        bar.setAttribute("aria-valuenow", String(job.progress));
+        document.getElementById("pool-status").textContent = "Rendering the picking pool… " + job.progress + "%";
+        if (job.status === "succeeded" || job.status === "failed") window.location.reload();
+        else setTimeout(pollPool, 1500);
+      })
+      .catch(function () { setTimeout(pollPool, 3000); });
+  }
+  if (pool && (pool.dataset.status === "queued" || pool.dataset.status === "running")) pollPool();
 })();

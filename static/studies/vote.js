@@ -57,6 +57,7 @@
     preparing.hidden = true;
     count.textContent = "Photo " + state.trial.number + " of " + state.total;
     if (state.trial.token !== trialToken) drawTrial(state.trial);
+    else layout();
   }
 
   function drawTrial(trial) {
@@ -67,7 +68,6 @@
     optionsBox.hidden = actions.hidden = false;
     confirmButton.disabled = true;
     const total = trial.options.length;
-    optionsBox.style.setProperty("--st-columns", String(total <= 4 ? 2 : 3));
     let loaded = 0;
     trial.options.forEach(function (option, index) {
       const box = document.createElement("div");
@@ -84,6 +84,7 @@
       image.decoding = "async";
       image.addEventListener("load", function () {
         loaded += 1;
+        if (loaded === 1) layout();
         if (loaded === total) shownAt = performance.now();
       });
       image.addEventListener("error", function () { showStatus("An image did not load; reload the page."); });
@@ -106,6 +107,34 @@
       });
       box.append(button, enlarge);
       optionsBox.append(box);
+    });
+  }
+
+  // Every option at once, at one size, above the confirm bar: try each number of columns and keep the one
+  // that shows the photo largest in the space left on screen (unequal sizes or scrolling would bias choices).
+  function layout() {
+    const first = optionsBox.querySelector(".st-choice img");
+    if (optionsBox.hidden || !first || !first.naturalWidth) return;
+    const total = optionsBox.children.length;
+    const gap = parseFloat(getComputedStyle(optionsBox).columnGap) || 0;
+    const frame = 2 * (parseFloat(getComputedStyle(first.parentElement).borderTopWidth) || 0);
+    const width = optionsBox.clientWidth;
+    const top = optionsBox.getBoundingClientRect().top + window.scrollY;
+    const height = Math.max(window.innerHeight - top - actions.offsetHeight - 2 * gap, 120);
+    let best = { scale: 0, columns: 1 };
+    for (let columns = 1; columns <= total; columns += 1) {
+      const rows = Math.ceil(total / columns);
+      const cellWidth = (width - gap * (columns - 1)) / columns - frame;
+      const cellHeight = (height - gap * (rows - 1)) / rows - frame;
+      const scale = Math.min(cellWidth / first.naturalWidth, cellHeight / first.naturalHeight);
+      if (scale > best.scale) best = { scale: scale, columns: columns };
+    }
+    const imageWidth = Math.floor(first.naturalWidth * best.scale);
+    const imageHeight = Math.floor(first.naturalHeight * best.scale);
+    optionsBox.style.gridTemplateColumns = "repeat(" + best.columns + ", " + (imageWidth + frame) + "px)";
+    optionsBox.querySelectorAll(".st-choice img").forEach(function (image) {
+      image.style.width = imageWidth + "px";
+      image.style.height = imageHeight + "px";
     });
   }
 
@@ -163,5 +192,10 @@
     }
   });
   zoom.addEventListener("click", function (event) { if (event.target === zoom) zoom.close(); });
+  // Whatever moves the options (the window, the instructions, a status line above them) lays them out again;
+  // a layout that changes nothing above the options changes nothing more.
+  window.addEventListener("resize", layout);
+  instructions.addEventListener("toggle", layout);
+  if (window.ResizeObserver) new ResizeObserver(function () { layout(); }).observe(document.body);
   load();
 })();

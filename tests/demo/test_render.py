@@ -133,6 +133,8 @@ def test_my_style_from_the_picking_round(active_model, styled_checkpoint, settin
     pick_until(visitor, settings.PIENET_DEMO_ROUND, picks=5, per_set=3)
     assert visitor.post(f"/api/rounds/{settings.PIENET_DEMO_ROUND}/finish/").status_code == 202
     assert "being worked out" in visitor.get(f"/try/{token}/").content.decode()
+    preview = visitor.get(f"/take-part/{settings.PIENET_DEMO_ROUND}/preview/").content.decode()
+    assert "Continue with your style" in preview and "Return to the study site" not in preview  # says where it goes
     job = Job.objects.get(kind=Job.Kind.PREFERENCE)
     participant_services.preference_compute(job_id=str(job.pk))
     vector = PreferenceVector.objects.get(participant=Participant.objects.get()).vector_array()
@@ -222,11 +224,48 @@ def test_style_previews_landing_page_and_samples(client, active_model, django_ca
     assert f'data-sample="{sample.pk}"' in html
     from_sample = client.post("/api/demo/uploads/", {"sample": sample.pk})
     assert from_sample.status_code == 201 and (from_sample.json()["width"], from_sample.json()["height"]) == (400, 300)
-    studio = client.get(from_sample.json()["page_url"]).content.decode()
-    assert previews.get(style="bright").image.url in studio and 'value="bright"' in studio
-    result = run(render(client, from_sample.json()["token"], style="warm").json())
+    token = from_sample.json()["token"]
+    with django_capture_on_commit_callbacks() as queued:
+        studio = client.get(from_sample.json()["page_url"]).content.decode()
+    assert len(queued) == 1 and 'value="bright"' in studio  # the picker's thumbnails of this photo, queued
+    assert previews.get(style="bright").image.url not in studio  # not the house's: the visitor's own photo
+    thumbnail_url = f"/try/{token}/styles/bright.jpg"
+    assert f'data-src="{thumbnail_url}"' in studio and client.get(thumbnail_url).status_code == 204  # not yet
+    upload_row = Upload.objects.get(token=token)
+    assert services.upload_previews_render(upload_id=upload_row.pk, model_version_id=active_model.pk) == 2
+    thumbnail = client.get(thumbnail_url)
+    assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/jpeg"
+    assert max(decode(b"".join(thumbnail.streaming_content)).shape[:2]) == services.PREVIEW_SIZE
+    result = run(render(client, token, style="warm").json())
     assert result["status"] == "succeeded"
     assert Photo.objects.filter(pk=sample.pk).exists() and Photo.objects.count() == 1  # samples are not copied
+
+
+def test_the_showcase_is_the_most_distinct_looks_as_measured(client, active_model):
+    """The home page's looks are chosen by measuring the previews: a look that barely changes the photo comes
+    last, and of two near-identical looks only one makes the top of the ranking."""
+    sample = _demo_photo()
+    source = np.asarray(Image.open(default_storage.open(sample.thumbnail.name)).convert("RGB"))
+    source = source[: services.PREVIEW_SIZE, : services.PREVIEW_SIZE]
+    red = np.zeros_like(source)
+    red[..., 0] = 230
+    looks = {"as_is": source, "negative": 255 - source, "red": red, "negative_too": np.clip(250 - source, 0, 255)}
+    active_model.styles = list(looks)
+    active_model.save()
+    for name, pixels in looks.items():
+        stored = default_storage.save(f"demo-styles/test_{name}.png", io.BytesIO(encode_png(pixels)))
+        StylePreview.objects.create(model_version=active_model, style=name, image=stored)
+    ranking = services.showcase_measure(version=active_model, source=source)
+    assert sorted(ranking) == sorted(looks) and ranking[-1] == "as_is"
+    assert {"negative", "negative_too"} - set(ranking[:2]) and "red" in ranking[:2]
+    shown = re.findall(r"<figcaption>([^<]+)</figcaption>", client.get("/").content.decode())
+    assert [services.style_label(name) for name in ranking[:3]] == shown[1:4]  # after "As taken"
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def test_result_page_and_download_name(client, active_model):

@@ -68,6 +68,8 @@ def test_whole_flow_from_join_to_personalized_preview(picking_round, pool, djang
     assert early.status_code == 202  # 12 picks: within 10–20
     state = client.get("/api/rounds/taste/me/").json()
     assert state["picks"] == 12 and state["finished"] and state["current_set"] is None
+    again = client.get("/take-part/taste/").content.decode()  # finished: their result, no second participant
+    assert "taken part already" in again and 'name="consent"' not in again and "/take-part/taste/preview/" in again
 
     # Every shown item is a label: picks are True, the rest False, each with its set and time.
     items = SetItem.objects.filter(pick_set__participant=participant)

@@ -92,3 +92,24 @@ def current(client: Client, slug: str) -> dict:
 def vote(client: Client, slug: str, trial_token: str, option_token: str, response_ms: int = 1500):
     return client.post(f"/api/studies/{slug}/trials/{trial_token}/vote/",
                        {"option": option_token, "response_ms": response_ms}, content_type="application/json")
+
+
+def browser_pick_until_voting(page, base_url: str, slug: str) -> None:
+    """A participant in Chromium: consent, two picks in each of two sets (the test study's minimum of 4),
+    finish, and on to the trial page."""
+    page.goto(f"{base_url}/study/{slug}/?PROLIFIC_PID=e2e42&STUDY_ID=s&SESSION_ID=x")
+    page.get_by_label("I have read the information above").check()
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_url(f"**/study/{slug}/pick/")
+    for number in (1, 2):
+        page.wait_for_function(f"document.getElementById('grid').dataset.set === '{number}'")
+        items = page.locator(".pp-item[aria-pressed=false]")
+        items.nth(0).click()
+        items.nth(0).click()  # the first one is pressed now: nth(0) is the next unpressed image
+        page.wait_for_function("document.getElementById('picking').dataset.pending === '0'")
+        if number == 1:
+            page.locator("#next-set").click()
+    page.wait_for_function("!document.getElementById('finish').disabled")
+    page.locator("#finish").click()
+    page.wait_for_url(f"**/study/{slug}/vote/")
+

@@ -1,6 +1,7 @@
 """Study configuration: the dashboard form, validation with clear messages, readiness before opening,
 settings locked once people started, the quota, and the failed-checks path."""
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from studies import selectors, services
@@ -185,3 +186,59 @@ def join_refused(study):
     from django.test import Client
 
     return Client().post(f"/study/{study.slug}/", {"consent": "yes"})
+
+
+def test_without_a_failed_code_the_form_warns_and_the_end_page_says_so(active_model, django_capture_on_commit_callbacks):
+    study = make_study(active_model, failed_code="", failed_url="")
+    desk = Client()
+    desk.force_login(researcher())
+    assert "get no code and no link back to the recruiter" in desk.get(f"/studies/{study.slug}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        careless = join(study.slug)
+        picked_and_ready(careless, study)
+    assert answer_all(careless, study, choose_degraded=True)["done"] == {"passed": False, "code": "", "url": ""}
+    page = careless.get(f"/study/{study.slug}/done/").content.decode()
+    assert 'id="failed-checks"' in page and 'id="no-code"' in page and "completion-link" not in page
+
+
+def test_the_form_never_draws_fewer_photos_than_asked(active_model):
+    for index, photo in enumerate(make_photos(5, seed=830)):
+        photo.collection = "few" if index < 3 else ""
+        photo.save()
+    desk = Client()
+    desk.force_login(researcher())
+    page = desk.get("/studies/new/").content.decode()
+    assert "few · 3 photos" in page and "(no collection) · 2 photos" in page
+    form = {"slug": "short", "title": "T", "consent_text": "C", "instructions": "I", "min_picks": 2, "max_picks": 4,
+            "set_size": 2, "scheme": "mean", "pool_styles": ["vivid"], "pool_collections": ["few"], "pool_count": 3,
+            "voting_collections": ["few", ""], "voting_count": 4, "methods": ["retouch:vivid", "retouch:sepia"],
+            "trials_per_participant": 1, "attention_checks": 0, "max_failed_checks": 0, "participant_quota": 5}
+    response = desk.post("/studies/new/", form)
+    text = response.content.decode()
+    assert response.status_code == 400 and not Study.objects.exists()
+    assert "asks for 4 photos, but the chosen collections have 2 outside the picking pool" in text
+    assert "manage.py import_photos" in text
+    response = desk.post("/studies/new/", {**form, "voting_count": 2})
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    study = Study.objects.get(slug="short")
+    assert study.picking_round.pool_photos.count() == 3 and study.voting_photos.count() == 2
+
+
+def test_preparing_the_pool_shows_its_job_and_retries_after_a_failure(study, django_capture_on_commit_callbacks):
+    from webapp.core import services as core_services
+
+    desk = Client()
+    desk.force_login(researcher())
+    with django_capture_on_commit_callbacks() as queued:
+        desk.post(f"/studies/{study.slug}/action/", {"action": "prepare"})
+        desk.post(f"/studies/{study.slug}/action/", {"action": "prepare"})  # while it runs: the same job
+    job = selectors.pool_job(study)
+    assert len(queued) == 1 and job.status == "queued"
+    page = desk.get(f"/studies/{study.slug}/").content.decode()
+    assert f'data-job="/api/jobs/{job.pk}/"' in page and 'role="progressbar"' in page
+    core_services.job_fail(job_id=job.pk, error=RuntimeError("worker lost"))
+    assert 'id="pool-retry"' in desk.get(f"/studies/{study.slug}/").content.decode()
+    with django_capture_on_commit_callbacks() as queued:
+        desk.post(f"/studies/{study.slug}/action/", {"action": "prepare"})
+    retried = selectors.pool_job(study)
+    assert len(queued) == 1 and retried.pk != job.pk and retried.status == "queued"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from studies.models import TrialOption, Vote
-from tests.studies.helpers import make_study, researcher
+from tests.studies.helpers import browser_pick_until_voting, make_study, researcher
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -39,20 +39,7 @@ def test_phone_participant_votes_blind_and_gets_the_code(live_server, chromium_b
     try:
         page.goto(f"{live_server.url}/study/{study.slug}/?PROLIFIC_PID=e2e42&STUDY_ID=s&SESSION_ID=x")
         snapshot(page, "consent")
-        page.get_by_label("I have read the information above").check()
-        page.get_by_role("button", name="Start").tap()
-        page.wait_for_url(f"**/study/{study.slug}/pick/")
-        for number in (1, 2):  # two picks in each of two sets: 4, the study's minimum
-            page.wait_for_function(f"document.getElementById('grid').dataset.set === '{number}'")
-            items = page.locator(".pp-item[aria-pressed=false]")
-            items.nth(0).tap()
-            items.nth(0).tap()  # the first one is pressed now: nth(0) is the next unpressed image
-            page.wait_for_function("document.getElementById('picking').dataset.pending === '0'")
-            if number == 1:
-                page.locator("#next-set").tap()
-        page.wait_for_function("!document.getElementById('finish').disabled")
-        page.locator("#finish").tap()
-        page.wait_for_url(f"**/study/{study.slug}/vote/")
+        browser_pick_until_voting(page, live_server.url, study.slug)
         page.locator(".st-choice").first.wait_for(timeout=120_000)  # the worker renders the trials meanwhile
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.wait_for_function(IMAGES_LOADED)

@@ -75,7 +75,8 @@ def test_picks_and_vectors(finished_study, api):
 def test_the_zip_holds_the_whole_study_and_its_configuration_imports_elsewhere(finished_study, api):
     archive = zipfile.ZipFile(io.BytesIO(api.get(f"/api/studies/{finished_study.slug}/export/study.zip").content))
     assert sorted(archive.namelist()) == sorted(["study.json", "tally.json", "votes.csv", "votes.json", "picks.csv",
-                                                 "picks.json", "vectors.csv", "vectors.json"])
+                                                 "picks.json", "vectors.csv", "vectors.json", "participants.csv",
+                                                 "participants.json"])
     tally = json.loads(archive.read("tally.json"))
     assert tally["votes"] == 3 and tally["progress"]["completed"] == 1
     exported = json.loads(archive.read("study.json"))
@@ -99,3 +100,35 @@ def test_the_zip_holds_the_whole_study_and_its_configuration_imports_elsewhere(f
     renamed = {**exported, "methods": [{**m, "label": m["label"].upper()} for m in exported["methods"]]}
     changed = api.put(f"/api/studies/{finished_study.slug}/", renamed, format="json")
     assert changed.status_code == 200 and changed.json()["methods"][2]["label"] == "VIVID"
+
+
+def test_participants_export_gives_recruiters_what_they_approve_on(study, api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        careful = join(study.slug, PROLIFIC_PID="pid-careful", STUDY_ID="st1", SESSION_ID="se1")
+        careless = join(study.slug, workerId="mturk-careless", assignmentId="as2", hitId="hit2")
+        join(study.slug, PROLIFIC_PID="pid-picking", STUDY_ID="st1", SESSION_ID="se3")
+        picked_and_ready(careful, study)
+        picked_and_ready(careless, study)
+    answer_all(careful, study, choose_degraded=False)
+    answer_all(careless, study, choose_degraded=True)
+    response = api.get(f"/api/studies/{study.slug}/export/participants.csv")
+    assert response["Content-Disposition"] == f'attachment; filename="{study.slug}-participants.csv"'
+    rows = {row["recruitment_id"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
+    assert rows["pid-careful"]["source"] == "prolific" and rows["pid-careful"]["status"] == "completed"
+    assert (rows["pid-careful"]["recruitment_study"], rows["pid-careful"]["recruitment_session"]) == ("st1", "se1")
+    assert rows["pid-careful"]["passed_checks"] == "True" and rows["pid-careful"]["code_shown"] == "C0DE-OK"
+    failed = rows["mturk-careless"]
+    assert (failed["source"], failed["status"], failed["failed_checks"], failed["checks"]) == (
+        "mturk", "failed_checks", "1", "1")
+    assert failed["code_shown"] == "C0DE-FAIL" and failed["recruitment_session"] == "as2"
+    assert rows["pid-picking"]["status"] == "picking" and rows["pid-picking"]["code_shown"] == ""
+    anonymous = APIClient().get(f"/api/studies/{study.slug}/export/participants.csv")
+    assert anonymous.status_code == 403  # researchers only
+
+
+def test_tally_and_configuration_download_like_the_other_exports(finished_study, api):
+    for name, key in (("tally", "votes"), ("study", "methods")):
+        response = api.get(f"/api/studies/{finished_study.slug}/export/{name}.json")
+        assert response["Content-Disposition"] == f'attachment; filename="{finished_study.slug}-{name}.json"'
+        assert key in json.loads(response.content)
+    assert api.get(f"/api/studies/{finished_study.slug}/export/tally.csv").status_code == 404

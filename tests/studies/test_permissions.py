@@ -1,6 +1,10 @@
 """Researcher data (configuration, results, exports, dashboard) is for the researcher role only."""
+import io
+
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.studies.helpers import join, researcher
@@ -66,3 +70,18 @@ def test_the_api_schema_documents_the_study_endpoints(client):
     for path in ("/api/studies/{slug}/trials/{token}/vote/", "/api/studies/{slug}/current/",
                  "/api/studies/{slug}/export/study.zip", "/api/studies/{slug}/tally/"):
         assert path in schema, path
+
+
+def test_create_researcher_makes_a_login_for_the_study_pages(monkeypatch):
+    monkeypatch.setenv("NEW_PASSWORD", "long-enough-passphrase-42")
+    call_command("create_researcher", "ada", "--password-env", "NEW_PASSWORD", stdout=io.StringIO())
+    client = Client()
+    assert client.login(username="ada", password="long-enough-passphrase-42")
+    assert client.get("/studies/").status_code == 200  # the researcher role, not only a login
+    monkeypatch.setenv("NEW_PASSWORD", "123")
+    with pytest.raises(CommandError, match="too short") as refused:
+        call_command("create_researcher", "bob", "--password-env", "NEW_PASSWORD")
+    assert refused.value.returncode == 2 and not User.objects.filter(username="bob").exists()
+    monkeypatch.delenv("NEW_PASSWORD")
+    with pytest.raises(CommandError, match="empty or unset"):
+        call_command("create_researcher", "bob", "--password-env", "NEW_PASSWORD")

@@ -35,6 +35,18 @@ def test_synthetic_participants_run_the_study_on_a_real_worker(celery_worker, ac
     assert sum(method["votes"] for method in tally["methods"]) == tally["votes"]
 
 
+def test_careful_participants_of_any_taste_are_never_excluded(celery_worker, active_model, tmp_path,
+                                                               django_capture_on_commit_callbacks):
+    """No careless participant: nobody fails a check, so nobody is excluded (issue 16)."""
+    with django_capture_on_commit_callbacks(execute=False):
+        study = make_study(active_model, voting_count=5)
+    call_command("simulate_study", study.slug, "--participants", "3", "--careless", "0", "--seed", "5",
+                 "--bootstrap", "20", "--json", str(tmp_path / "tally.json"), stdout=io.StringIO())
+    tally = json.loads((tmp_path / "tally.json").read_text())
+    assert tally["progress"]["completed"] == 3 and tally["progress"]["excluded"]["failed_checks"] == 0
+    assert all(entry.failed_checks == 0 for entry in StudyParticipant.objects.filter(study=study))
+
+
 def test_simulation_refuses_closed_or_unknown_studies(active_model):
     study = make_study(active_model, open_it=False)
     with pytest.raises(CommandError, match="closed"):

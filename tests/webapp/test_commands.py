@@ -42,7 +42,9 @@ def test_seed_demo_imports_showcase_photos_in_place_and_the_model(photo_dir, tin
 
 
 def test_seed_demo_without_photo_dir_or_checkpoint_uses_packaged_samples(tmp_path, capsys):
-    call_command("seed_demo", "--photos-dir", "", "--count", "2", "--checkpoint", str(tmp_path / "none.pt"))
-    assert list(Photo.objects.values_list("collection", flat=True)) == ["samples", "samples"]
+    call_command("seed_demo", "--photos-dir", "", "--count", "2", "--study-photos", "1",
+                 "--checkpoint", str(tmp_path / "none.pt"))
+    assert list(Photo.objects.order_by("pk").values_list("collection", "is_demo")) == [
+        ("samples", True), ("samples", True), ("samples", False)]
     assert selectors.active_model_version() is None
     assert "runs without an active model" in capsys.readouterr().out

@@ -17,8 +17,10 @@ def test_pages_run_under_the_content_security_policy(live_server, chromium_brows
     errors = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     try:
-        for path in ("/", "/take-part/", "/studies/login/"):
+        for path in ("/", "/take-part/", "/studies/login/", "/api/docs/"):
             assert page.goto(live_server.url + path).status == 200, path
+        page.locator(".swagger-ui .info .title").wait_for()  # Swagger UI ran from our own static files
+        assert "PieNet Studio API" in page.locator(".swagger-ui .info .title").inner_text()
         page.goto(live_server.url + "/")
         page.locator(".dm-sample").first.click()
         page.wait_for_url("**/try/*/**")

@@ -21,6 +21,7 @@ ID, UUID, TOKEN = 999999, "00000000-0000-0000-0000-000000000000", "n0t-a-real-t0
 EXPECTED = {
     "admin": [("get", "/admin/", (302, 302, 200, 302, 200))],
     "api-schema": [("get", "/api/schema/", (200, 200, 200, 200, 200))],
+    "api-docs": [("get", "/api/docs/", (200, 200, 200, 200, 200))],
     "healthz": [("get", "/healthz", (200, 200, 200, 200, 200))],
     "photo-original": [("get", f"/photos/{ID}/original", (403, 403, 403, 404, 404))],
     "api-photos": [
@@ -50,6 +51,7 @@ EXPECTED = {
     "demo:continue": [("get", "/try/", (302, 302, 302, 302, 302))],
     "demo:studio": [("get", f"/try/{TOKEN}/", (404, 404, 404, 404, 404))],
     "demo:before": [("get", f"/try/{TOKEN}/before.jpg", (404, 404, 404, 404, 404))],
+    "demo:style-thumbnail": [("get", f"/try/{TOKEN}/styles/vivid.jpg", (404, 404, 404, 404, 404))],
     "demo:result": [("get", f"/r/{TOKEN}/", (404, 404, 404, 404, 404))],
     "demo:result-before": [("get", f"/r/{TOKEN}/before.jpg", (404, 404, 404, 404, 404))],
     "demo:result-screen": [("get", f"/r/{TOKEN}/after.jpg", (404, 404, 404, 404, 404))],

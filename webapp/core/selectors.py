@@ -4,7 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from webapp.core.models import Enhancement, Job, ModelVersion, Photo
@@ -21,6 +21,12 @@ def model_version_list() -> QuerySet[ModelVersion]:
 def photo_list(*, demo_only: bool = False) -> QuerySet[Photo]:
     photos = Photo.objects.all()
     return photos.filter(is_demo=True) if demo_only else photos
+
+
+def photo_collections() -> list[tuple[str, int]]:
+    """(collection, number of photos) for every collection of the photo pool, by name."""
+    counts = Photo.objects.values("collection").order_by("collection").annotate(photos=Count("pk"))
+    return [(row["collection"], row["photos"]) for row in counts]
 
 
 def _stuck_cutoff():

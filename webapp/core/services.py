@@ -145,8 +145,9 @@ def photo_import_directory(*, directory: Path, progress=None) -> tuple[int, int,
 
 
 def photo_directory_sources(directory: Path) -> list[tuple[Path, str]]:
-    """(path, collection) pairs of a photo directory; the collection is the manifest's or the folder name."""
-    directory = Path(directory)
+    """(path, collection) pairs of a photo directory; the collection is the manifest's or else the name of the
+    photo's folder (the directory's own name for photos directly in it, e.g. one collection imported alone)."""
+    directory = Path(directory).resolve()
     if not directory.is_dir():
         raise ServiceError(f"{directory} is not a directory.")
     manifest = directory / "manifest.csv"
@@ -155,9 +156,9 @@ def photo_directory_sources(directory: Path) -> list[tuple[Path, str]]:
             rows = list(csv.DictReader(handle))
         if rows and "file" not in rows[0]:
             raise ServiceError(f"{manifest} has no 'file' column.")
-        return [(directory / row["file"], row.get("collection") or "") for row in rows]
+        return [(directory / row["file"], row.get("collection") or directory.name) for row in rows]
     return [
-        (path, path.parent.name if path.parent != directory else "")
+        (path, path.parent.name)
         for path in sorted(directory.rglob("*"))
         if path.is_file() and path.suffix.lower() in IMPORT_SUFFIXES
     ]

@@ -30,6 +30,9 @@ class Upload(models.Model):
     before = models.FileField(max_length=255, help_text="Upright screen-size JPEG shown as 'before'.")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
+    previews = models.JSONField(
+        default=dict, blank=True, help_text="The style picker's thumbnails of this photo: style → stored file."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -75,6 +78,9 @@ class StylePreview(models.Model):
     style = models.CharField(max_length=100)
     image = models.FileField(max_length=255)
     change = models.FloatField(default=0, help_text="Mean absolute change of the sample's pixels (0 to 1).")
+    showcase_rank = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Order on the home page: 0 is the look farthest from the photo and the others."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -22,7 +22,7 @@ def seed_demo_style(sender, stdout, **kwargs):
     if participant_selectors.picking_round_get(settings.PIENET_DEMO_ROUND) is None:
         participant_services.picking_round_create(
             slug=settings.PIENET_DEMO_ROUND, title="Find your style", consent_text=MY_STYLE_CONSENT,
-            min_picks=5, max_picks=10, set_size=6, preview_count=1, completion_url=reverse("demo:continue"),
+            min_picks=10, max_picks=20, set_size=6, preview_count=1, completion_url=reverse("demo:continue"),
         )
         stdout.write(f"Demo page: 'my style' round at /take-part/{settings.PIENET_DEMO_ROUND}/.")
     version = core_selectors.active_model_version()

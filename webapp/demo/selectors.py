@@ -62,13 +62,16 @@ def style_previews_missing(version: ModelVersion) -> list[str]:
     return [name for name in version.styles if name not in done]
 
 
-def style_previews(version: ModelVersion) -> dict[str, StylePreview]:
-    return {preview.style: preview for preview in StylePreview.objects.filter(model_version=version)}
+def showcase_unmeasured(version: ModelVersion) -> bool:
+    """Some preview of the version has no showcase rank yet (rendered before the looks were measured)."""
+    return StylePreview.objects.filter(model_version=version, showcase_rank__isnull=True).exists()
 
 
 def showcase_styles(version: ModelVersion, count: int) -> list[StylePreview]:
-    """The looks that change the sample most: the landing page's picture of 'one photo, many tastes'."""
-    return list(StylePreview.objects.filter(model_version=version).order_by("-change", "style")[:count])
+    """The most distinct looks, as `services.showcase_measure` ranked them: the landing page's picture of
+    'one photo, many tastes' (nothing until every preview of the version is rendered and measured)."""
+    ranked = StylePreview.objects.filter(model_version=version, showcase_rank__isnull=False)
+    return list(ranked.order_by("showcase_rank")[:count])
 
 
 def remembered_upload(session) -> Upload | None:

@@ -26,6 +26,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ml.images import ImageError, load_image, load_image_uint8, to_uint8
 from ml.personalize import blend
+from ml.styles.registry import STYLES
 from webapp.core import selectors as core_selectors
 from webapp.core import services as core_services
 from webapp.core.caching import claim_once
@@ -153,8 +154,36 @@ def uploads_delete_expired(*, now=None) -> int:
 # --- Styles ---------------------------------------------------------------------------------
 
 
+# What the public reads for the classical methods: what they do, not the algorithm (that is the tooltip).
+CLASSICAL_NAMES = {
+    "adaptive_gamma": "Balanced exposure",
+    "auto_levels": "Auto contrast",
+    "clahe": "Local contrast",
+    "dark_channel_dehaze": "Haze removal",
+    "detail_enhancement": "Crisp detail",
+    "gray_world": "Neutral colour",
+    "histogram_equalization": "Even tones",
+    "lime": "Low-light boost",
+    "multiscale_retinex": "Shadow recovery",
+    "reinhard_tonemap": "Soft highlights",
+    "white_patch": "True white",
+}
+PHOTOGRAPHER_PREFIX = "photographer_"
+
+
 def style_label(name: str) -> str:
-    return "My style" if name == MY_STYLE else name.replace("_", " ").capitalize()
+    """A style's name for people: "My style", a classical method's plain name, or the style's words."""
+    if name == MY_STYLE:
+        return "My style"
+    if name in CLASSICAL_NAMES:
+        return CLASSICAL_NAMES[name]
+    return name.removeprefix(PHOTOGRAPHER_PREFIX).replace("_", " ").capitalize()
+
+
+def style_description(name: str) -> str:
+    """What a named style does, as its retouching user is described (the algorithm, for classical methods)."""
+    style = STYLES.get(name)
+    return style.description if style is not None else ""
 
 
 def style_spec(
@@ -283,8 +312,11 @@ def render_run(*, job_id: str) -> None:
 
 
 def style_previews_ensure(*, version: ModelVersion) -> bool:
-    """Queue the picker's thumbnails of `version` when some are missing (at most every 10 minutes)."""
-    if not selectors.style_previews_missing(version) or selectors.preview_photo() is None:
+    """Queue the picker's thumbnails of `version` when some are missing or not yet measured for the showcase
+    (at most every 10 minutes)."""
+    if selectors.preview_photo() is None:
+        return False
+    if not (selectors.style_previews_missing(version) or selectors.showcase_unmeasured(version)):
         return False
     if not claim_once(f"demo:style-previews:{version.pk}", timeout=600):
         return False
@@ -295,18 +327,19 @@ def style_previews_ensure(*, version: ModelVersion) -> bool:
 
 
 def style_previews_render(*, model_version_id: int) -> int:
-    """Render each missing style of the version on the sample photo, small; returns how many were made."""
+    """Render each missing style of the version on the sample photo, small, then rank the looks for the
+    showcase; returns how many previews were made."""
     version = ModelVersion.objects.filter(pk=model_version_id).first()
     photo = selectors.preview_photo()
     if version is None or photo is None:
         return 0
     missing = selectors.style_previews_missing(version)
-    if not missing:
+    if not (missing or selectors.showcase_unmeasured(version)):
         return 0
-    enhancer = enhancer_for(version)
     source = fit_within(photo_pixels(photo, "thumbnail"), PREVIEW_SIZE)
     made = 0
-    for start in range(0, len(missing), enhancer.max_batch):
+    enhancer = enhancer_for(version) if missing else None
+    for start in range(0, len(missing), enhancer.max_batch if enhancer else 1):
         names = missing[start:start + enhancer.max_batch]
         for name, output in zip(names, enhancer.enhance_batch([source] * len(names), names)):
             stored = store_once(
@@ -317,4 +350,76 @@ def style_previews_render(*, model_version_id: int) -> int:
             made += StylePreview.objects.get_or_create(
                 model_version=version, style=name, defaults={"image": stored, "change": change}
             )[1]
+    showcase_measure(version=version, source=source)
     return made
+
+
+def upload_previews_ensure(*, upload: Upload, version: ModelVersion) -> bool:
+    """Queue the style picker's thumbnails of the visitor's own photo when some are missing (once a minute)."""
+    if not [name for name in version.styles if name not in upload.previews]:
+        return False
+    if not claim_once(f"demo:upload-previews:{upload.pk}:{version.pk}", timeout=60):
+        return False
+    from webapp.demo.tasks import render_upload_previews
+
+    render_upload_previews.delay_on_commit(upload.pk, version.pk)
+    return True
+
+
+def upload_previews_render(*, upload_id: int, model_version_id: int) -> int:
+    """Render the visitor's photo, small, in each style of the version it lacks; returns how many were made.
+    The files sit in the upload's folder, so they are deleted with it."""
+    upload = Upload.objects.filter(pk=upload_id).first()
+    version = ModelVersion.objects.filter(pk=model_version_id).first()
+    if upload is None or version is None:
+        return 0
+    missing = [name for name in version.styles if name not in upload.previews]
+    if not missing:
+        return 0
+    enhancer = enhancer_for(version)
+    with upload.before.open("rb") as stored:
+        source = fit_within(load_image_uint8(stored.read()), PREVIEW_SIZE)
+    made = {}
+    for start in range(0, len(missing), enhancer.max_batch):
+        names = missing[start:start + enhancer.max_batch]
+        for name, output in zip(names, enhancer.enhance_batch([source] * len(names), names)):
+            made[name] = store_once(
+                f"demo/{upload.token}/style-{version.sha256[:8]}-{slugify(name)}.jpg", encode_jpeg(output, SCREEN_QUALITY)
+            )
+    with transaction.atomic():
+        current = Upload.objects.select_for_update().filter(pk=upload.pk).first()
+        if current is None:  # deleted while rendering: leave nothing behind
+            for name in made.values():
+                default_storage.delete(name)
+            return 0
+        Upload.objects.filter(pk=upload.pk).update(previews={**current.previews, **made})
+    return len(made)
+
+
+def _preview_pixels(preview: StylePreview) -> np.ndarray:
+    with default_storage.open(preview.image.name, "rb") as stored:
+        return np.asarray(Image.open(stored).convert("RGB"), dtype=np.float32) / 255
+
+
+def showcase_measure(*, version: ModelVersion, source: np.ndarray) -> list[str]:
+    """Rank the version's looks for the home page's "one photo, many tastes" by how distinct they are, measured
+    on its previews: each next look is the one farthest (mean absolute pixel difference) from the photo as
+    taken and every look ranked before it. Runs whenever a version's previews are complete, so the showcase
+    follows whichever model is active."""
+    previews = list(StylePreview.objects.filter(model_version=version).order_by("style"))
+    if {preview.style for preview in previews} != set(version.styles):
+        return []
+    looks = {preview.style: _preview_pixels(preview) for preview in previews}
+    chosen = [np.asarray(source, dtype=np.float32) / 255]
+    nearest = {name: float(np.abs(pixels - chosen[0]).mean()) for name, pixels in looks.items()}
+    ranking = []
+    while nearest:
+        name = max(nearest, key=lambda style: (nearest[style], style))
+        ranking.append(name)
+        del nearest[name]
+        for other in nearest:
+            nearest[other] = min(nearest[other], float(np.abs(looks[other] - looks[name]).mean()))
+    with transaction.atomic():
+        for rank, name in enumerate(ranking):
+            StylePreview.objects.filter(model_version=version, style=name).update(showcase_rank=rank)
+    return ranking

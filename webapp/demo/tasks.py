@@ -15,6 +15,11 @@ def render_style_previews(model_version_id: int) -> int:
     return services.style_previews_render(model_version_id=model_version_id)
 
 
+@shared_task(name="demo.gpu.render_upload_previews", base=BestEffortTask, **RETRY_POLICY)
+def render_upload_previews(upload_id: int, model_version_id: int) -> int:
+    return services.upload_previews_render(upload_id=upload_id, model_version_id=model_version_id)
+
+
 @shared_task(name="demo.cpu.delete_expired")
 def delete_expired() -> int:
     return services.uploads_delete_expired()

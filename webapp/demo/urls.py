@@ -9,6 +9,7 @@ urlpatterns = [
     path("try/", views.continue_demo, name="continue"),
     path("try/<str:token>/", views.studio, name="studio"),
     path("try/<str:token>/before.jpg", views.before_image, name="before"),
+    path("try/<str:token>/styles/<str:style>.jpg", views.style_thumbnail, name="style-thumbnail"),
     path("r/<str:token>/", views.result_page, name="result"),
     path("r/<str:token>/before.jpg", views.result_before, name="result-before"),
     path("r/<str:token>/after.jpg", views.result_screen, name="result-screen"),

@@ -2,7 +2,7 @@
 result's own page, and the images, which are served only to holders of their token."""
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -25,15 +25,15 @@ def _limits() -> dict:
     }
 
 
-def _styles(version) -> list[dict]:
-    """The version's named styles for the picker, each with its preview thumbnail once rendered."""
+def _styles(version, upload) -> list[dict]:
+    """The version's named styles for the picker, each shown on the visitor's own photo (thumbnails rendered
+    by a worker; studio.js retries an image until it is there)."""
     if version is None:
         return []
-    services.style_previews_ensure(version=version)
-    previews = selectors.style_previews(version)
+    services.upload_previews_ensure(upload=upload, version=version)
     return [
-        {"name": name, "label": services.style_label(name),
-         "preview_url": previews[name].image.url if name in previews else ""}
+        {"name": name, "label": services.style_label(name), "description": services.style_description(name),
+         "preview_url": reverse("demo:style-thumbnail", args=[upload.token, name])}
         for name in version.styles
     ]
 
@@ -89,7 +89,7 @@ def studio(request, token: str):
     if upload is None:
         raise Http404("This photo does not exist (any more): demo photos are deleted after a day.")
     version = core_selectors.active_model_version()
-    styles = _styles(version)
+    styles = _styles(version, upload)
     mine = selectors.my_style(request, version)
     context = {
         "upload": upload,
@@ -134,6 +134,17 @@ def before_image(request, token: str):
     if upload is None:
         raise Http404("No such photo.")
     return _private_file(upload.before.name)
+
+
+@require_GET
+def style_thumbnail(request, token: str, style: str):
+    """The visitor's photo in one style, small, for the style picker; 204 while a worker is still making it."""
+    upload = selectors.upload_get(token)
+    if upload is None:
+        raise Http404("No such photo.")
+    if style not in upload.previews:
+        return HttpResponse(status=204)
+    return _private_file(upload.previews[style])
 
 
 def _finished_result(token: str):

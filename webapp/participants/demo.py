@@ -25,8 +25,8 @@ def seed_demo_round(sender, photos, stdout, **kwargs):
     """Create the demo round once and, while there are no candidates, queue the demo's own."""
     if selectors.picking_round_get(DEMO_SLUG) is None:
         services.picking_round_create(
-            slug=DEMO_SLUG, title="Which photos do you like?", consent_text=DEMO_CONSENT, min_picks=5,
-            max_picks=12, set_size=6,
+            slug=DEMO_SLUG, title="Which photos do you like?", consent_text=DEMO_CONSENT, min_picks=10,
+            max_picks=20, set_size=6,
         )
     if photos and not selectors.candidates_exist() and not selectors.candidates_job_in_progress():
         job = services.candidates_request(photos=list(photos), retouch_styles=DEMO_STYLES, pienet=False)

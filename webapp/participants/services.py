@@ -76,6 +76,13 @@ def candidates_request(*, photos: list[Photo], retouch_styles: list[str], pienet
     return job
 
 
+def candidates_requeue_if_stuck(*, job: Job) -> bool:
+    """A candidates job whose worker was lost starts again from its first (cpu) stage, which skips what is done."""
+    from webapp.participants.tasks import render_retouch_candidates
+
+    return core_services.job_requeue_if_stuck(job=job, task=render_retouch_candidates)
+
+
 def candidate_source(photo: Photo) -> np.ndarray:
     """The photo at candidate size, from its screen rendition when there is one (cheaper to decode)."""
     return fit_within(photo_pixels(photo, "screen"), CANDIDATE_SIZE)

@@ -48,7 +48,8 @@ def test_phone_uploads_compares_changes_strength_and_downloads(
     try:
         page.goto(live_server.url + "/")
         assert "you like them" in page.locator("h1").inner_text()
-        wait_for(lambda: StylePreview.objects.count() == 24, 60, "the style previews", celery_worker.log_path)
+        ranked = StylePreview.objects.filter(showcase_rank__isnull=False)  # rendered, then measured for the showcase
+        wait_for(lambda: ranked.count() == 24, 60, "the style previews", celery_worker.log_path)
         page.reload()
         assert page.locator(".dm-showcase img").count() == 4 and no_sideways_scrolling(page)
         snapshot(page, "landing")

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.participants.helpers import make_photos
 from tests.studies.helpers import browser_pick_until_voting, make_study
@@ -26,6 +27,23 @@ def portrait_photos(count: int) -> list:
         photo.refresh_from_db()
         photos.append(photo)
     return photos
+
+
+SETTLED = """() => {
+    const bar = document.querySelector('#actions').getBoundingClientRect();
+    const options = [...document.querySelectorAll('.st-choice')].map(n => n.getBoundingClientRect());
+    return options.length === 3 && options.every(o => o.bottom <= bar.top);
+}"""
+
+
+def settle(page) -> None:
+    """Give vote.js's re-layout (it runs on resize observers, so later than the resize itself on a loaded
+    machine) up to 5 s to finish; the assertions below then say what is wrong if it never does."""
+    page.wait_for_timeout(300)
+    try:
+        page.wait_for_function(SETTLED, timeout=5_000)
+    except PlaywrightTimeout:
+        pass
 
 
 def boxes(page) -> list[dict]:
@@ -54,7 +72,7 @@ def test_every_option_is_on_screen_at_the_same_size(
         page.wait_for_function(READY)
         for width, height in SCREENS:
             page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(300)
+            settle(page)
             options = boxes(page)
             assert len(options) == 3
             bar = page.locator("#actions").bounding_box()

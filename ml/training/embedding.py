@@ -58,17 +58,10 @@ class PreferenceSpace(nn.Module):
         losses = triplet_loss(self.vectors[anchors], features[positives], features[negatives], margin)
         if not proxy_temperature:
             return losses
-        rows, first = unique_first(positives)
+        rows, inverse = torch.unique(positives, return_inverse=True)
+        users = torch.empty_like(rows).scatter_(0, inverse, anchors)  # a positive row has one user: its anchor
         logits = features[rows].float() @ F.normalize(self.vectors.float(), dim=1).T / proxy_temperature
-        return torch.cat([losses.float(), F.cross_entropy(logits, anchors[first], reduction="none")])
-
-
-def unique_first(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The distinct values and, for each, the index of its first occurrence."""
-    distinct, inverse = torch.unique(values, return_inverse=True)
-    first = torch.full((len(distinct),), len(values), dtype=torch.long, device=values.device)
-    first.scatter_reduce_(0, inverse, torch.arange(len(values), device=values.device), reduce="amin")
-    return distinct, first
+        return torch.cat([losses.float(), F.cross_entropy(logits, users, reduction="none")])
 
 
 def initial_vectors(num_users: int, dim: int, seed: int) -> torch.Tensor:

@@ -84,7 +84,7 @@
       image.decoding = "async";
       image.addEventListener("load", function () {
         loaded += 1;
-        if (loaded === 1) layout();
+        layout(); // on every load: an image that loads into a row already as tall as it resizes nothing observed
         if (loaded === total) shownAt = performance.now();
       });
       image.addEventListener("error", function () { showStatus("An image did not load; reload the page."); });
@@ -113,8 +113,11 @@
   // Every option at once, at one size, above the confirm bar: try each number of columns and keep the one
   // that shows the photo largest in the space left on screen (unequal sizes or scrolling would bias choices).
   function layout() {
-    const first = optionsBox.querySelector(".st-choice img");
-    if (optionsBox.hidden || !first || !first.naturalWidth) return;
+    // The options are one photo in different versions, so any loaded one gives the size (whichever loads first).
+    const first = Array.from(optionsBox.querySelectorAll(".st-choice img")).find(function (image) {
+      return image.naturalWidth > 0;
+    });
+    if (optionsBox.hidden || !first) return;
     const total = optionsBox.children.length;
     const gap = parseFloat(getComputedStyle(optionsBox).columnGap) || 0;
     const frame = 2 * (parseFloat(getComputedStyle(first.parentElement).borderTopWidth) || 0);

@@ -46,6 +46,15 @@ def settle(page) -> None:
         pass
 
 
+# What the page looked like when an assertion fails: the parts of the trial page from top to bottom.
+DESCRIBE = """() => ({scrollY: window.scrollY, innerHeight: window.innerHeight,
+    parts: [...document.querySelectorAll('#voting > *')].map(n => {
+        const box = n.getBoundingClientRect();
+        return [n.id || n.className, Math.round(box.top), Math.round(box.height)];
+    }),
+    images: [...document.querySelectorAll('.st-choice img')].map(i => i.style.height)})"""
+
+
 def boxes(page) -> list[dict]:
     return page.locator(".st-choice").evaluate_all("nodes => nodes.map(n => n.getBoundingClientRect().toJSON())")
 
@@ -78,7 +87,8 @@ def test_every_option_is_on_screen_at_the_same_size(
             bar = page.locator("#actions").bounding_box()
             for box in options:
                 assert box["left"] >= 0 and box["top"] >= 0 and box["right"] <= width, (width, height, box)
-                assert box["bottom"] <= bar["y"] and bar["y"] + bar["height"] <= height, (width, height, box, bar)
+                layout = (width, height, box, bar, page.evaluate(DESCRIBE))
+                assert box["bottom"] <= bar["y"] and bar["y"] + bar["height"] <= height, layout
             sizes = {(round(box["width"]), round(box["height"])) for box in options}
             assert len(sizes) == 1, (width, height, sizes)
             ((option_width, option_height),) = sizes

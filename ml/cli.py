@@ -139,6 +139,9 @@ def _add_training_commands(commands, recipe) -> None:
                         help="total-variation weight λt (default 0.01)")
     pienet.add_argument("--global-path-lr-scale", type=float, default=10.0,
                         help="learning rate of the affine head's vector-to-matrix path relative to the rest (default 10)")
+    pienet.add_argument("--global-path-photos", type=int, default=24,
+                        help="crops per user the global colour path's closed-form start is fitted on (default 24; "
+                             "0 starts it at zero)")
     pienet.add_argument("--noise", dest="vector_noise", type=float, default=0.1,
                         help="norm of the vector perturbation (default 0.1)")
     pienet.add_argument("--warm-start", type=_existing_file,

@@ -110,8 +110,9 @@ class TrainingRecipe:
                 raise ConfigError(f"{what}.{name} must be a positive integer, got {getattr(self, name)!r}.")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"{what}.learning_rate must be a number in (0, 1), got {self.learning_rate!r}.")
-        if self.num_workers < 0 or self.warmup_steps < 0:
-            raise ConfigError(f"{what}.num_workers and warmup_steps must be non-negative integers.")
+        if self.num_workers < 0 or self.warmup_steps < 0 or getattr(self, "global_path_photos", 0) < 0:
+            raise ConfigError(f"{what}.num_workers, warmup_steps and global_path_photos must be non-negative "
+                              "integers.")
         scale = getattr(self, "crop_scale", (0.5, 1.0))
         if len(scale) != 2 or not all(isinstance(v, (int, float)) for v in scale) or not 0 < scale[0] <= scale[1] <= 1:
             raise ConfigError(f"{what}.crop_scale must be two fractions 0 < low ≤ high ≤ 1, got {list(scale)!r}.")
@@ -161,6 +162,8 @@ class PieNetRecipe(StyleBankRecipe, TrainingRecipe):
     means are from each other (median 0.36), and PieNet learns to hedge towards the shared look on such vectors.
     The affine head's global colour path (vector → one 3×4 matrix) learns ``global_path_lr_scale`` times faster
     than the rest: at the base rate it had not moved the monochrome looks off the input's colour after 500 steps.
+    A fresh run starts that path from its closed-form fit on ``global_path_photos`` crops per user
+    (:mod:`ml.training.global_path`; 0 starts it at zero).
     """
 
     steps: int = 100_000
@@ -171,3 +174,4 @@ class PieNetRecipe(StyleBankRecipe, TrainingRecipe):
     min_subset: int = 1
     max_subset: int = 64
     global_path_lr_scale: float = 10.0
+    global_path_photos: int = 24

@@ -32,7 +32,7 @@ from ml.styles import STYLES
 from ml.styles.parametric import random_user
 
 Renderer = Callable[[np.ndarray], np.ndarray]
-GRID_STAGE, PAIR_STAGE, POOL_STAGE = 1, 2, 3
+GRID_STAGE, PAIR_STAGE, POOL_STAGE, USER_PAIR_STAGE = 1, 2, 3, 4
 
 
 @dataclass
@@ -240,6 +240,19 @@ class StyleBank:
             targets.append(self._retouch(user, photo, clean, crop))
             users.append(user)
         return _to_tensor(inputs), _to_tensor(targets), torch.tensor(users)
+
+    def user_pairs(self, user: int, count: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, targets) of ``count`` distinct photos as stage 2 would show them (random crops, real or
+        camera-like inputs), retouched by ``user``: the sample a user's own global look is fitted on. The photos,
+        crops and inputs depend on ``seed`` alone, so two users' samples differ only by their looks."""
+        rng = self._rng(seed, 0, USER_PAIR_STAGE)
+        inputs, targets = [], []
+        for index in rng.choice(len(self.photos), min(count, len(self.photos)), replace=False):
+            photo = self.photos[int(index)]
+            clean, shot, crop = self._views(photo, rng, size)
+            inputs.append(shot)
+            targets.append(self._retouch(user, photo, clean, crop))
+        return _to_tensor(inputs), _to_tensor(targets)
 
     def pool_images(self, user: int, count: int, seed: int) -> list[np.ndarray]:
         """``count`` whole photos (distinct, seeded) retouched by ``user``: the images a user of that taste would

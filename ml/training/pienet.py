@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from ml.checkpoint import (CheckpointError, load_checkpoint, load_training_state, load_user_embeddings,
                            save_checkpoint, save_training_state)
@@ -27,6 +28,7 @@ from ml.losses import PieNetLoss
 from ml.models import PieNet
 from ml.training.common import autocast_context, run_steps, set_learning_rates, step_batches, training_run
 from ml.training.embedding import FINAL_VECTORS, USER_EMBEDDINGS_NAME, pool_vectors
+from ml.training.global_path import FIT_SIZE, GlobalPathFit, colour_coefficients, fit_linear_path
 
 STAGE = "pienet"
 INIT_CHOICES = ("embedding", "random", "imagenet")
@@ -87,6 +89,27 @@ def pienet_optimizer(pienet: PieNet, learning_rate: float, global_path_lr_scale:
                              {"params": list(path.parameters()), "lr": learning_rate * global_path_lr_scale}])
 
 
+def start_global_path(pienet: PieNet, bank, pools: torch.Tensor, recipe: PieNetRecipe,
+                      progress: bool = True) -> GlobalPathFit:
+    """Set the affine head's vector-to-matrix layer to its closed-form fit (:mod:`ml.training.global_path`):
+    every user's own global matrix from ``recipe.global_path_photos`` crops, regressed on vectors drawn as
+    training draws them (8 subset means per user and the mean of its whole pool)."""
+    users = range(len(bank.users))
+    coefficients = torch.stack([colour_coefficients(*bank.user_pairs(user, recipe.global_path_photos, FIT_SIZE,
+                                                                     recipe.seed))
+                                for user in tqdm(users, desc="global looks", unit="user", disable=not progress)])
+    generator = torch.Generator().manual_seed(recipe.seed)
+    owners = torch.arange(len(users)).repeat(8)
+    vectors = subset_mean_vectors(pools, owners, recipe.max_subset, generator, recipe.min_subset)
+    vectors = torch.cat([vectors, pool_vectors(pools)])
+    owners = torch.cat([owners, torch.arange(len(users))])
+    fit = fit_linear_path(pienet.standardize(vectors), coefficients[owners], owners, seed=recipe.seed)
+    with torch.no_grad():
+        pienet.vector_to_matrix.weight.copy_(fit.weight)
+        pienet.vector_to_matrix.bias.copy_(fit.bias)
+    return fit
+
+
 def new_pienet(config, init: str, embedding_net) -> PieNet:
     if init not in INIT_CHOICES:
         raise ValueError(f"Unknown init {init!r}; choose one of {', '.join(INIT_CHOICES)}.")
@@ -133,8 +156,14 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
             raise CheckpointError("stage 1's users differ from this dataset's training users and random users.")
         named = [index for index, user in enumerate(bank.users) if user.named]
         stored = pool_vectors(pools[named])
+        global_fit = None
         if not resume:  # every training user's vector, named and random, as scheme 2 makes it from all its images
             pienet.set_vector_standardization(pool_vectors(pools))
+            if (pienet.vector_to_matrix is not None and warm_start is None and recipe.global_path_photos
+                    and len(bank.users) > 1):
+                global_fit = start_global_path(pienet, bank, pools, recipe, progress=context.is_main)
+                if context.is_main:
+                    print(f"global colour path fitted: {global_fit.summary()}", flush=True)
         spread = float(pienet.vector_spread)
         embedding_net = loaded.embedding_net.to(context.device).eval().requires_grad_(False)
         pienet = pienet.to(context.device).train()
@@ -148,7 +177,8 @@ def train_pienet(data_dir, out_dir, recipe: PieNetRecipe, embedding_checkpoint=N
                         "data": str(data_dir), "vectors": FINAL_VECTORS,
                         "conditioning": f"renormalised subset means ({recipe.min_subset}-{recipe.max_subset}) + noise",
                         "warm_start": str(warm_start) if warm_start else None,
-                        "random_users": len(names) - len(named)}
+                        "random_users": len(names) - len(named),
+                        "global_path_fit": global_fit.summary() if global_fit else None}
             save_checkpoint(checkpoint_path, embedding_net, pienet, config, [names[i] for i in named], stored,
                             metadata)
             save_training_state(state_path, optimizer, step, STAGE)

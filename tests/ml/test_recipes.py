@@ -8,9 +8,9 @@ from ml.recipes import builtin_recipes, load_recipe
 CPU_STAGE_1 = ("train-embedding --data D --out O --embed-size 64 --batch-size 8 --users-per-batch 8 --steps 1600 "
                "--lr 3e-4 --warmup-steps 200 --vector-lr-scale 10 --proxy-weight 1 --proxy-temperature 0.1 --random-users 300 --named-share 0.5 "
                "--cache-size 192 --pool-size 64 --save-every 100 --log-every 20 --seed 0")
-CPU_STAGE_2 = ("train-pienet --data D --embedding E --out O --pienet-size 128 --batch-size 8 --steps 2000 "
+CPU_STAGE_2 = ("train-pienet --data D --embedding E --out O --pienet-size 128 --batch-size 8 --steps 8000 "
                "--lr 3e-4 --warmup-steps 200 --random-users 300 --named-share 0.5 --cache-size 192 "
-               "--max-subset 64 --global-path-lr-scale 10 --save-every 100 --log-every 20 --seed 0")
+               "--max-subset 64 --global-path-lr-scale 10 --global-path-photos 24 --save-every 100 --log-every 20 --seed 0")
 
 
 @pytest.fixture

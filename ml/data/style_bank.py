@@ -214,6 +214,11 @@ class StyleBank:
             return to_float(_crop(photo.targets[trainee.name], *crop))
         return trainee.render(clean)
 
+    def _pair(self, user: int, photo: BankPhoto, rng: np.random.Generator, size: int):
+        """One stage-2 sample of ``photo``: a random view's input and ``user``'s retouch of the same crop."""
+        clean, shot, crop = self._views(photo, rng, size)
+        return shot, self._retouch(user, photo, clean, crop)
+
     def grid_batch(self, seed: int, step: int, photos: int, users: int, size: int, part: int = 0) -> GridBatch:
         """Stage 1's batch: ``photos`` distinct photos, each as its input and as retouched by ``users`` users
         (``part``: the process's share under DDP, drawn independently)."""
@@ -234,10 +239,9 @@ class StyleBank:
         inputs, targets, users = [], [], []
         for _ in range(batch_size):
             user = int(self.sample_users(rng, 1)[0])
-            photo = self.photos[int(rng.integers(len(self.photos)))]
-            clean, shot, crop = self._views(photo, rng, size)
+            shot, target = self._pair(user, self.photos[int(rng.integers(len(self.photos)))], rng, size)
             inputs.append(shot)
-            targets.append(self._retouch(user, photo, clean, crop))
+            targets.append(target)
             users.append(user)
         return _to_tensor(inputs), _to_tensor(targets), torch.tensor(users)
 
@@ -248,10 +252,9 @@ class StyleBank:
         rng = self._rng(seed, 0, USER_PAIR_STAGE)
         inputs, targets = [], []
         for index in rng.choice(len(self.photos), min(count, len(self.photos)), replace=False):
-            photo = self.photos[int(index)]
-            clean, shot, crop = self._views(photo, rng, size)
+            shot, target = self._pair(user, self.photos[int(index)], rng, size)
             inputs.append(shot)
-            targets.append(self._retouch(user, photo, clean, crop))
+            targets.append(target)
         return _to_tensor(inputs), _to_tensor(targets)
 
     def pool_images(self, user: int, count: int, seed: int) -> list[np.ndarray]:

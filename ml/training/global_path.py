@@ -53,10 +53,10 @@ def colour_coefficients(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Te
     pixels = inputs.float().permute(0, 2, 3, 1).reshape(-1, 3)
     wanted = targets.float().permute(0, 2, 3, 1).reshape(-1, 3)
     design = torch.cat([pixels, torch.ones(len(pixels), 1)], dim=1).double()
-    identity = torch.cat([torch.eye(3), torch.zeros(1, 3)]).double()
     gram = design.T @ design
-    pull = IDENTITY_PULL * gram.diagonal()[:3].mean() * torch.diag(torch.tensor([1.0, 1.0, 1.0, 0.0])).double()
-    solution = torch.linalg.solve(gram + pull, design.T @ wanted.double() + pull @ identity)
+    pull = torch.zeros(4, 4, dtype=torch.float64)  # ridge on the matrix towards 1, none on the offset
+    pull[:3, :3] = IDENTITY_PULL * gram.diagonal()[:3].mean() * torch.eye(3, dtype=torch.float64)
+    solution = torch.linalg.solve(gram + pull, design.T @ wanted.double() + pull[:, :3])
     matrix = solution[:3].T - torch.eye(3).double()
     return torch.cat([matrix.flatten(), solution[3]]).float()
 

@@ -114,13 +114,13 @@
   // that shows the photo largest in the space left on screen (unequal sizes or scrolling would bias choices).
   function layout() {
     // The options are one photo in different versions, so any loaded one gives the size (whichever loads first).
-    const first = Array.from(optionsBox.querySelectorAll(".st-choice img")).find(function (image) {
+    const sample = Array.from(optionsBox.querySelectorAll(".st-choice img")).find(function (image) {
       return image.naturalWidth > 0;
     });
-    if (optionsBox.hidden || !first) return;
+    if (optionsBox.hidden || !sample) return;
     const total = optionsBox.children.length;
     const gap = parseFloat(getComputedStyle(optionsBox).columnGap) || 0;
-    const frame = 2 * (parseFloat(getComputedStyle(first.parentElement).borderTopWidth) || 0);
+    const frame = 2 * (parseFloat(getComputedStyle(sample.parentElement).borderTopWidth) || 0);
     const width = optionsBox.clientWidth;
     const top = optionsBox.getBoundingClientRect().top + window.scrollY;
     const height = Math.max(window.innerHeight - top - actions.offsetHeight - 2 * gap, 120);
@@ -129,11 +129,11 @@
       const rows = Math.ceil(total / columns);
       const cellWidth = (width - gap * (columns - 1)) / columns - frame;
       const cellHeight = (height - gap * (rows - 1)) / rows - frame;
-      const scale = Math.min(cellWidth / first.naturalWidth, cellHeight / first.naturalHeight);
+      const scale = Math.min(cellWidth / sample.naturalWidth, cellHeight / sample.naturalHeight);
       if (scale > best.scale) best = { scale: scale, columns: columns };
     }
-    const imageWidth = Math.floor(first.naturalWidth * best.scale);
-    const imageHeight = Math.floor(first.naturalHeight * best.scale);
+    const imageWidth = Math.floor(sample.naturalWidth * best.scale);
+    const imageHeight = Math.floor(sample.naturalHeight * best.scale);
     optionsBox.style.gridTemplateColumns = "repeat(" + best.columns + ", " + (imageWidth + frame) + "px)";
     optionsBox.querySelectorAll(".st-choice img").forEach(function (image) {
       image.style.width = imageWidth + "px";

@@ -21,6 +21,9 @@ def test_home_page_renders_in_chromium(live_server, browser_page, tiny_checkpoin
     assert "Model tiny-demo · 2 styles" in browser_page.locator(".status-row").inner_text()
     # The stylesheet loaded (the brand mark is drawn by CSS) and the demo thumbnail decoded.
     assert browser_page.locator(".brand-mark").evaluate("node => getComputedStyle(node).borderRadius") == "50%"
-    assert browser_page.locator(".grid img").evaluate("img => img.complete && img.naturalWidth") > 0
+    thumbnail = browser_page.locator(".grid img")
+    thumbnail.scroll_into_view_if_needed()  # lazy-loaded below the fold of a phone; "load" did not wait for it
+    thumbnail.evaluate("img => img.decode().catch(() => null)")
+    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") > 0
     assert browser_page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
     assert browser_page.console_errors == []

@@ -22,7 +22,7 @@ from ml.checkpoint import load_checkpoint
 from ml.config import ModelConfig
 from ml.images import ImageError, load_image
 from ml.models import EmbeddingNet, PieNet
-from ml.resampling import add_enlarged, apply_enlarged_affine, shrink
+from ml.resampling import add_enlarged, apply_enlarged_affine, guided_affine, shrink
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 VectorLike = Union[str, torch.Tensor, np.ndarray, Sequence[float]]
@@ -181,11 +181,13 @@ class Enhancer:
         small = torch.cat([shrink(photo, *shape) for photo in photos])
         with self._autocast():
             output = self.pienet.head_output(small.contiguous(memory_format=torch.channels_last), vectors)
-        output = output.float()
-        if strength != 1.0:  # ΔI is linear in either head's output
-            output = output * strength
+        outputs = list(output.float().split(1))
+        if self.pienet.head == "affine":  # the maps of photos that are enlarged are refitted on the input first
+            outputs = [guided_affine(small[i:i + 1].float(), map_) if tuple(photo.shape[:2]) != tuple(shape) else map_
+                       for i, (photo, map_) in enumerate(zip(photos, outputs))]
         apply = apply_enlarged_affine if self.pienet.head == "affine" else add_enlarged
-        return [apply(photo, output[i:i + 1]).cpu().numpy() for i, photo in enumerate(photos)]
+        # ΔI is linear in either head's output, so strength scales the map
+        return [apply(photo, map_ * strength).cpu().numpy() for photo, map_ in zip(photos, outputs)]
 
     @torch.inference_mode()
     def embed(self, images: Sequence, batch_size: int = 32) -> torch.Tensor:

@@ -68,3 +68,24 @@ def test_user_means_average_per_user_means():
     assert summary["users"]["b"]["images"] == 2
     assert summary["mpsnr"] == pytest.approx((metrics.psnr(noisy[0], target) + user_b) / 2)
     assert set(summary) >= {"mpsnr", "mssim", "mdelta_e"}
+
+
+def test_detail_energy_agrees_with_scipy_laplace():
+    from scipy.ndimage import laplace
+
+    photo = synthetic_photo(31, 45, np.random.default_rng(2))
+    expected = np.abs(laplace(photo.mean(axis=2))[1:-1, 1:-1]).mean()
+    assert abs(metrics.detail_energy(photo) - expected) < 1e-9
+
+
+def test_detail_kept_is_one_for_the_photo_itself_and_falls_when_it_is_blurred():
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(3)
+    photo = np.clip(synthetic_photo(40, 60, rng) + rng.normal(0, 0.03, (40, 60, 3)), 0, 1)
+    blurred = gaussian_filter(photo, sigma=(1.5, 1.5, 0))
+    assert metrics.detail_kept(photo, photo) == pytest.approx(1.0)
+    assert metrics.detail_kept(blurred, photo) < 0.5
+    batch = torch.from_numpy(np.stack([photo, blurred])).permute(0, 3, 1, 2)
+    source = torch.from_numpy(np.stack([photo, photo])).permute(0, 3, 1, 2)
+    assert metrics.detail_kept(batch, source).shape == (2,)

@@ -14,7 +14,6 @@ Without --checkpoint the model is a default-size PieNet with random weights (net
 """
 import argparse
 import io
-import json
 import os
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.output import print_and_save  # noqa: E402
 from bench.platform_jobs import write_random_checkpoint  # noqa: E402
 
 
@@ -177,10 +177,7 @@ def main() -> int:
             "download_p50_seconds": median("download"),
             "result_megabytes": round(statistics.mean(run["result_bytes"] for run in runs) / 2**20, 2),
         }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    print_and_save(result, args.out)
     return 0
 
 

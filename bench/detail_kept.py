@@ -16,7 +16,6 @@ Exit 2: bad arguments or inputs.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.output import print_and_save  # noqa: E402
 from ml.data.photos import PhotoIndexError, read_photo_index  # noqa: E402
 from ml.images import ImageError, load_image  # noqa: E402
 from ml.inference import Enhancer  # noqa: E402
@@ -50,8 +50,7 @@ def measure(checkpoint: Path, root: Path, files: list[str]) -> dict:
     images = {file: load_image(root / file) for file in files}
     started = time.perf_counter()
     by_look = {
-        look: round(statistics.fmean(detail_kept(enhancer.enhance(image, look), image) for image in images.values()),
-                    3)
+        look: round(statistics.fmean(detail_kept(enhancer.enhance(image, look), image) for image in images.values()), 3)
         for look in sorted(enhancer.styles)
     }
     return {
@@ -80,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         result = measure(args.checkpoint, args.photos, full_size_photos(args.photos, args.per_collection))
     except (PhotoIndexError, ImageError) as error:
         parser.error(str(error))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    print_and_save(result, args.out)
     return 0
 
 

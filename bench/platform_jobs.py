@@ -11,7 +11,6 @@ Usage: python bench/platform_jobs.py [--jobs 10] [--size 768] [--broker redis://
 """
 import argparse
 import io
-import json
 import os
 import statistics
 import subprocess
@@ -25,6 +24,7 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.output import print_and_save  # noqa: E402
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -150,10 +150,7 @@ def main() -> int:
             "inference_p50_seconds": round(statistics.median(inference for _, inference in timings), 3),
             "platform_overhead_p50_seconds": round(statistics.median(overheads), 3),
         }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    print_and_save(result, args.out)
     return 0
 
 

@@ -183,7 +183,7 @@ class Enhancer:
             output = self.pienet.head_output(small.contiguous(memory_format=torch.channels_last), vectors)
         outputs = list(output.float().split(1))
         if self.pienet.head == "affine":  # the maps of photos that are enlarged are refitted on the input first
-            outputs = [guided_affine(small[i:i + 1].float(), map_) if tuple(photo.shape[:2]) != tuple(shape) else map_
+            outputs = [guided_affine(small[i:i + 1], map_) if tuple(photo.shape[:2]) != tuple(shape) else map_
                        for i, (photo, map_) in enumerate(zip(photos, outputs))]
         apply = apply_enlarged_affine if self.pienet.head == "affine" else add_enlarged
         # ΔI is linear in either head's output, so strength scales the map
